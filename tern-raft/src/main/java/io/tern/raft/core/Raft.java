@@ -1,0 +1,867 @@
+package io.tern.raft.core;
+
+import io.tern.raft.NotLeaderException;
+import io.tern.raft.ProposalDroppedException;
+import io.tern.raft.core.log.RaftLog;
+import io.tern.raft.core.quorum.VoteResult;
+import io.tern.raft.core.read.ReadOnly;
+import io.tern.raft.core.tracker.Membership;
+import io.tern.raft.core.tracker.Progress;
+import io.tern.raft.core.tracker.ProgressTracker;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Raft protocol of one member as a deterministic state machine: no threads, no clock, no I/O.
+ * Driven by {@link #tick()}, {@link #step(Message)}, {@link #propose(List)} and {@link
+ * #readIndex(long)}; its output is collected with {@link #ready()} and acknowledged with {@link
+ * #advance(Ready)}, {@link #persisted(long, long)} and {@link #applied(long)}.
+ *
+ * <p>Not thread-safe: one owner (the node loop) calls everything.
+ */
+public final class Raft {
+  /** VOTE/PRE_VOTE context marking a campaign started by leadership transfer. */
+  public static final long CAMPAIGN_TRANSFER = 1;
+
+  private static final long MAX_APPLY_BYTES = 64L << 20;
+
+  private final RaftConfig cfg;
+  private final long id;
+  private final RaftLog log;
+  private final ProgressTracker tracker;
+  private final ReadOnly readOnly = new ReadOnly();
+
+  private long term;
+  private long vote;
+  private long lead;
+  private Role role = Role.FOLLOWER;
+
+  /** Ticks since the last election timeout reset (follower: since hearing from the leader). */
+  private int electionElapsed;
+
+  private int heartbeatElapsed;
+  private int randomizedElectionTimeout;
+
+  /** Ticks since this core started; never reset (dates heartbeat rounds for leases). */
+  private long ticks;
+
+  private ArrayList<Message> msgs = new ArrayList<>();
+  private ArrayList<Message> msgsAfterPersist = new ArrayList<>();
+  private ArrayList<ReadState> readStates = new ArrayList<>();
+  private HardState lastHardState;
+  private SoftState lastSoftState;
+  private Ready outstanding;
+
+  public Raft(RaftConfig cfg, InitialState init) {
+    this.cfg = cfg;
+    this.id = cfg.id();
+    HardState hs = init.hardState();
+    this.log =
+        new RaftLog(
+            init.snapshotIndex(), init.snapshotTerm(), init.entries(), hs.commit(), init.applied());
+    this.tracker =
+        new ProgressTracker(init.membership(), cfg.maxInflightMessages(), cfg.maxInflightBytes());
+    this.term = hs.term();
+    this.vote = hs.vote();
+    this.lastHardState = hs;
+    becomeFollower(term, 0);
+    this.lastSoftState = new SoftState(0, Role.FOLLOWER);
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** Advances logical time by one tick. */
+  public void tick() {
+    checkNoOutstandingReady();
+    ticks++;
+    if (role == Role.LEADER) {
+      tickHeartbeat();
+    } else {
+      tickElection();
+    }
+  }
+
+  /** Starts an election now, as if the election timeout had passed. */
+  public void campaign() {
+    checkNoOutstandingReady();
+    hup(false);
+  }
+
+  /**
+   * Proposes entries. On the leader they are appended to the log; on a follower they are forwarded
+   * to the leader.
+   *
+   * @throws NotLeaderException when no leader is known to take them
+   */
+  public void propose(List<Entry> proposals) {
+    checkNoOutstandingReady();
+    if (proposals.isEmpty()) {
+      return;
+    }
+    switch (role) {
+      case LEADER -> {
+        appendEntries(proposals);
+        bcastAppend();
+      }
+      case FOLLOWER -> {
+        if (lead == 0) {
+          throw new NotLeaderException(0, "member " + id + " cannot forward proposals");
+        }
+        send(
+            Message.builder(MessageType.PROPOSE)
+                .to(lead)
+                .term(term)
+                .entries(List.copyOf(proposals))
+                .build());
+      }
+      default ->
+          throw new NotLeaderException(0, "member " + id + " is campaigning in term " + term);
+    }
+  }
+
+  /**
+   * Asks for a read index (thesis 6.4). When it is known, a {@link ReadState} with this {@code
+   * context} appears in a later {@link Ready}; reads may then be served once the applied index
+   * reaches it. A request lost to a leader change never completes: callers time out and retry.
+   *
+   * @throws NotLeaderException when no leader is known to ask
+   */
+  public void readIndex(long context) {
+    checkNoOutstandingReady();
+    switch (role) {
+      case LEADER -> handleReadIndex(context, id);
+      case FOLLOWER -> {
+        if (lead == 0) {
+          throw new NotLeaderException(0, "member " + id + " cannot get a read index");
+        }
+        send(Message.builder(MessageType.READ_INDEX).to(lead).term(term).context(context).build());
+      }
+      default ->
+          throw new NotLeaderException(0, "member " + id + " is campaigning in term " + term);
+    }
+  }
+
+  /** Feeds one message from another member. */
+  public void step(Message m) {
+    checkNoOutstandingReady();
+    if (m.to() != id) {
+      throw new IllegalArgumentException("message for " + m.to() + " stepped into " + id);
+    }
+    switch (m.type()) {
+      case PROPOSE, READ_INDEX, READ_INDEX_RESPONSE -> {
+        // Term-free: a read index or proposal is valid whichever term the sender was in.
+        stepRole(m);
+        return;
+      }
+      default -> {}
+    }
+    if (m.term() > term) {
+      if (m.type() == MessageType.VOTE || m.type() == MessageType.PRE_VOTE) {
+        boolean forced = m.context() == CAMPAIGN_TRANSFER;
+        if (!forced && inLease()) {
+          // Thesis 4.2.3: a member that heard from a leader within the minimum election timeout
+          // ignores disruptive candidates; this also backs the leader's lease.
+          return;
+        }
+      }
+      if (m.type() == MessageType.PRE_VOTE) {
+        // A pre-vote never changes our term.
+      } else if (m.type() == MessageType.PRE_VOTE_RESPONSE && !m.reject()) {
+        // Granted pre-votes carry the future term; we bump it ourselves when the pre-vote wins.
+      } else if (m.type() == MessageType.APPEND || m.type() == MessageType.HEARTBEAT) {
+        becomeFollower(m.term(), m.from());
+      } else {
+        becomeFollower(m.term(), 0);
+      }
+    } else if (m.term() < term) {
+      if ((cfg.checkQuorum() || cfg.preVote())
+          && (m.type() == MessageType.APPEND || m.type() == MessageType.HEARTBEAT)) {
+        // A stale leader would never learn of the newer term if we stayed silent (with pre-vote
+        // nobody campaigns against it at a higher term); tell it.
+        send(Message.builder(MessageType.APPEND_RESPONSE).to(m.from()).term(term).build());
+      } else if (m.type() == MessageType.PRE_VOTE) {
+        send(
+            Message.builder(MessageType.PRE_VOTE_RESPONSE)
+                .to(m.from())
+                .term(term)
+                .reject(true)
+                .build());
+      }
+      return;
+    }
+
+    switch (m.type()) {
+      case VOTE, PRE_VOTE -> handleVoteRequest(m);
+      default -> stepRole(m);
+    }
+  }
+
+  private boolean inLease() {
+    if (!cfg.checkQuorum()) {
+      return false;
+    }
+    if (ticks < cfg.electionTicks()) {
+      // Just started: we may have acknowledged a leader before a restart without remembering it.
+      return true;
+    }
+    return lead != 0 && electionElapsed < cfg.electionTicks();
+  }
+
+  private void handleVoteRequest(Message m) {
+    boolean pre = m.type() == MessageType.PRE_VOTE;
+    MessageType respType = pre ? MessageType.PRE_VOTE_RESPONSE : MessageType.VOTE_RESPONSE;
+    boolean canVote =
+        vote == m.from() || (vote == 0 && lead == 0) || (pre && m.term() > term);
+    if (canVote && log.isUpToDate(m.index(), m.logTerm())) {
+      // Raft paper 5.2 and 5.4.1: one vote per term, only for a log at least as up to date.
+      send(Message.builder(respType).to(m.from()).term(m.term()).build());
+      if (!pre) {
+        electionElapsed = 0;
+        vote = m.from();
+      }
+    } else {
+      send(Message.builder(respType).to(m.from()).term(term).reject(true).build());
+    }
+  }
+
+  private void stepRole(Message m) {
+    switch (role) {
+      case LEADER -> stepLeader(m);
+      case CANDIDATE, PRE_CANDIDATE -> stepCandidate(m);
+      case FOLLOWER -> stepFollower(m);
+    }
+  }
+
+  // ---------------------------------------------------------------- leader
+
+  private void stepLeader(Message m) {
+    switch (m.type()) {
+      case PROPOSE -> {
+        appendEntries(m.entries());
+        bcastAppend();
+        return;
+      }
+      case READ_INDEX -> {
+        handleReadIndex(m.context(), m.from());
+        return;
+      }
+      default -> {}
+    }
+    Progress pr = tracker.get(m.from());
+    if (pr == null) {
+      return;
+    }
+    switch (m.type()) {
+      case APPEND_RESPONSE -> handleAppendResponse(m, pr);
+      case HEARTBEAT_RESPONSE -> {
+        pr.setRecentActive(true);
+        pr.unpauseProbe();
+        if (m.context() > 0 && m.context() <= readOnly.round()) {
+          pr.ackRound(m.context());
+          releaseReads();
+        }
+        if (pr.match() < log.lastIndex() || pr.sentCommit() < log.committed()) {
+          sendAppends(m.from());
+        }
+      }
+      default -> {}
+    }
+  }
+
+  private void handleAppendResponse(Message m, Progress pr) {
+    pr.setRecentActive(true);
+    if (m.reject()) {
+      // Fast backtracking: skip every entry the follower's hint proves cannot match.
+      long nextProbe = m.rejectHint();
+      if (m.logTerm() > 0) {
+        nextProbe = log.findConflictByTerm(m.rejectHint(), m.logTerm());
+      }
+      if (pr.maybeDecrTo(m.index(), nextProbe)) {
+        if (pr.state() == Progress.State.REPLICATE) {
+          pr.becomeProbe();
+        }
+        pr.setLastAckTick(ticks);
+        sendAppends(m.from());
+      }
+      return;
+    }
+    boolean updated = pr.maybeUpdate(m.index());
+    if (updated || (pr.match() == m.index() && pr.state() == Progress.State.PROBE)) {
+      pr.setLastAckTick(ticks);
+      switch (pr.state()) {
+        case PROBE -> pr.becomeReplicate();
+        case REPLICATE -> pr.inflights().freeLe(m.index());
+        case SNAPSHOT -> {}
+      }
+      if (maybeCommit()) {
+        bcastAppend();
+      } else {
+        sendAppends(m.from());
+      }
+    }
+  }
+
+  private void appendEntries(List<Entry> proposals) {
+    long next = log.lastIndex() + 1;
+    List<Entry> placed = new ArrayList<>(proposals.size());
+    for (int i = 0; i < proposals.size(); i++) {
+      placed.add(proposals.get(i).placed(term, next + i));
+    }
+    log.appendPlaced(placed);
+  }
+
+  /**
+   * Commits the highest index a quorum holds, if it is of the current term (Raft paper 5.4.2: a
+   * leader never commits entries of earlier terms by counting replicas).
+   */
+  private boolean maybeCommit() {
+    long mci = tracker.committed();
+    if (mci > log.committed() && log.term(mci) == term) {
+      boolean firstInTerm = log.term(log.committed()) != term;
+      log.commitTo(mci);
+      if (firstInTerm) {
+        for (ReadOnly.Deferred d : readOnly.takeDeferred()) {
+          handleReadIndex(d.context(), d.from());
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Sends every follower what it lacks, or at least the new commit index. */
+  private void bcastAppend() {
+    tracker.forEach(
+        (to, pr) -> {
+          if (to != id) {
+            sendAppends(to);
+          }
+        });
+  }
+
+  /** Sends as many appends as the follower's window allows; if none, one to carry the commit. */
+  private void sendAppends(long to) {
+    boolean sent = false;
+    while (maybeSendAppend(to, false)) {
+      sent = true;
+    }
+    if (!sent && tracker.get(to).sentCommit() < log.committed()) {
+      maybeSendAppend(to, true);
+    }
+  }
+
+  private boolean maybeSendAppend(long to, boolean sendIfEmpty) {
+    Progress pr = tracker.get(to);
+    if (pr.isPaused()) {
+      return false;
+    }
+    long prevIndex = pr.next() - 1;
+    long prevTerm = log.term(prevIndex);
+    if (prevTerm < 0) {
+      throw new IllegalStateException(
+          "member " + to + " needs entry " + prevIndex + " which this log no longer holds: " + log);
+    }
+    List<Entry> ents = log.slice(pr.next(), cfg.maxEntriesPerMessage(), cfg.maxBytesPerMessage());
+    if (ents.isEmpty() && !sendIfEmpty) {
+      return false;
+    }
+    long bytes = 0;
+    for (int i = 0; i < ents.size(); i++) {
+      bytes += ents.get(i).sizeBytes();
+    }
+    long commit = log.committed();
+    send(
+        Message.builder(MessageType.APPEND)
+            .to(to)
+            .term(term)
+            .index(prevIndex)
+            .logTerm(prevTerm)
+            .entries(ents)
+            .commit(commit)
+            .build());
+    pr.sentEntries(ents.size(), bytes, commit);
+    return true;
+  }
+
+  private void bcastHeartbeat() {
+    long round = readOnly.nextRound(ticks);
+    tracker.get(id).ackRound(round);
+    long committed = log.committed();
+    tracker.forEach(
+        (to, pr) -> {
+          if (to != id) {
+            // Never tell a follower to commit beyond what it is known to match.
+            long commit = Math.min(pr.match(), committed);
+            send(
+                Message.builder(MessageType.HEARTBEAT)
+                    .to(to)
+                    .term(term)
+                    .commit(commit)
+                    .context(round)
+                    .build());
+            pr.sentCommit(commit);
+          }
+        });
+    releaseReads();
+  }
+
+  private void handleReadIndex(long context, long from) {
+    if (log.term(log.committed()) != term) {
+      // Thesis 6.4: until the leader commits an entry of its term it may not know the latest
+      // commit index.
+      readOnly.defer(context, from);
+      return;
+    }
+    long index = log.committed();
+    if (isSoleVoter() || leaseValid()) {
+      respondRead(context, from, index);
+      return;
+    }
+    readOnly.add(context, from, index, readOnly.round());
+    bcastHeartbeat();
+  }
+
+  private boolean isSoleVoter() {
+    var voters = tracker.membership().voters();
+    return !voters.isJoint() && voters.incoming().size() == 1 && voters.contains(id);
+  }
+
+  /**
+   * Whether the leader's lease holds: a quorum acknowledged a heartbeat sent at tick t, so none of
+   * them will vote for another candidate before t + electionTicks (see {@link #inLease()}); the
+   * drift margin covers members whose clocks tick slower than ours.
+   */
+  public boolean leaseValid() {
+    if (!cfg.leaseRead() || role != Role.LEADER) {
+      return false;
+    }
+    if (isSoleVoter()) {
+      return true;
+    }
+    long sentAt = readOnly.tickOfRound(tracker.quorumAckedRound());
+    return sentAt >= 0 && ticks < sentAt + cfg.electionTicks() - cfg.leaseDriftTicks();
+  }
+
+  private void releaseReads() {
+    if (!readOnly.hasPending()) {
+      return;
+    }
+    for (ReadOnly.Request r : readOnly.release(tracker.quorumAckedRound())) {
+      respondRead(r.context(), r.from(), r.index());
+    }
+  }
+
+  private void respondRead(long context, long from, long index) {
+    if (from == id) {
+      readStates.add(new ReadState(context, index));
+    } else {
+      send(
+          Message.builder(MessageType.READ_INDEX_RESPONSE)
+              .to(from)
+              .term(term)
+              .context(context)
+              .index(index)
+              .build());
+    }
+  }
+
+  private void tickHeartbeat() {
+    heartbeatElapsed++;
+    electionElapsed++;
+    if (electionElapsed >= cfg.electionTicks()) {
+      electionElapsed = 0;
+      if (cfg.checkQuorum()) {
+        if (!tracker.quorumActive(id)) {
+          // Raft thesis 6.2: a leader cut off from a quorum steps down.
+          becomeFollower(term, 0);
+          return;
+        }
+        tracker.resetRecentActive(id);
+      }
+    }
+    if (heartbeatElapsed >= cfg.heartbeatTicks()) {
+      heartbeatElapsed = 0;
+      resendStalledAppends();
+      bcastHeartbeat();
+    }
+  }
+
+  /**
+   * Appends can be lost: a follower in REPLICATE whose acknowledgements stopped while messages are
+   * in flight is probed again from its match index.
+   */
+  private void resendStalledAppends() {
+    long stallTicks = Math.max(2L, 2L * cfg.heartbeatTicks());
+    tracker.forEach(
+        (to, pr) -> {
+          if (to != id
+              && pr.state() == Progress.State.REPLICATE
+              && pr.inflights().count() > 0
+              && ticks - pr.lastAckTick() >= stallTicks) {
+            pr.becomeProbe();
+            pr.setLastAckTick(ticks);
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------- candidate
+
+  private void stepCandidate(Message m) {
+    MessageType expected =
+        role == Role.PRE_CANDIDATE ? MessageType.PRE_VOTE_RESPONSE : MessageType.VOTE_RESPONSE;
+    switch (m.type()) {
+      case APPEND, HEARTBEAT -> {
+        // Raft paper 5.2: a candidate that hears from a leader of its term becomes a follower.
+        becomeFollower(m.term(), m.from());
+        stepFollower(m);
+      }
+      default -> {
+        if (m.type() != expected) {
+          return;
+        }
+        VoteResult result = tracker.recordVote(m.from(), !m.reject());
+        if (result == VoteResult.WON) {
+          if (role == Role.PRE_CANDIDATE) {
+            campaign(false, m.context() == CAMPAIGN_TRANSFER);
+          } else {
+            becomeLeader();
+            bcastAppend();
+          }
+        } else if (result == VoteResult.LOST) {
+          becomeFollower(term, 0);
+        }
+      }
+    }
+  }
+
+  private void hup(boolean transfer) {
+    if (role == Role.LEADER || !tracker.membership().isVoter(id)) {
+      return;
+    }
+    campaign(cfg.preVote() && !transfer, transfer);
+  }
+
+  private void campaign(boolean pre, boolean transfer) {
+    long voteTerm;
+    MessageType type;
+    if (pre) {
+      becomePreCandidate();
+      voteTerm = term + 1;
+      type = MessageType.PRE_VOTE;
+    } else {
+      becomeCandidate();
+      voteTerm = term;
+      type = MessageType.VOTE;
+    }
+    VoteResult result = tracker.recordVote(id, true);
+    if (result == VoteResult.WON) {
+      if (pre) {
+        campaign(false, transfer);
+      } else {
+        becomeLeader();
+        bcastAppend();
+      }
+      return;
+    }
+    long lastIndex = log.lastIndex();
+    long lastTerm = log.lastTerm();
+    for (long to : tracker.membership().voters().ids()) {
+      if (to == id) {
+        continue;
+      }
+      send(
+          Message.builder(type)
+              .to(to)
+              .term(voteTerm)
+              .index(lastIndex)
+              .logTerm(lastTerm)
+              .context(transfer ? CAMPAIGN_TRANSFER : 0)
+              .build());
+    }
+  }
+
+  private void tickElection() {
+    electionElapsed++;
+    if (electionElapsed >= randomizedElectionTimeout && tracker.membership().isVoter(id)) {
+      electionElapsed = 0;
+      hup(false);
+    }
+  }
+
+  // ---------------------------------------------------------------- follower
+
+  private void stepFollower(Message m) {
+    switch (m.type()) {
+      case APPEND -> {
+        electionElapsed = 0;
+        lead = m.from();
+        handleAppend(m);
+      }
+      case HEARTBEAT -> {
+        electionElapsed = 0;
+        lead = m.from();
+        log.commitTo(Math.min(m.commit(), log.lastIndex()));
+        send(
+            Message.builder(MessageType.HEARTBEAT_RESPONSE)
+                .to(m.from())
+                .term(term)
+                .context(m.context())
+                .build());
+      }
+      case PROPOSE -> {
+        if (lead != 0) {
+          send(m.toBuilder().from(id).to(lead).term(term).build());
+        }
+      }
+      case READ_INDEX_RESPONSE -> readStates.add(new ReadState(m.context(), m.index()));
+      case TIMEOUT_NOW -> hup(true);
+      default -> {}
+    }
+  }
+
+  private void handleAppend(Message m) {
+    if (m.index() < log.committed()) {
+      // Everything up to our commit index matches the leader (Leader Completeness).
+      send(
+          Message.builder(MessageType.APPEND_RESPONSE)
+              .to(m.from())
+              .term(term)
+              .index(log.committed())
+              .build());
+      return;
+    }
+    long lastNew = log.maybeAppend(m.index(), m.logTerm(), m.commit(), m.entries());
+    if (lastNew >= 0) {
+      send(
+          Message.builder(MessageType.APPEND_RESPONSE)
+              .to(m.from())
+              .term(term)
+              .index(lastNew)
+              .build());
+      return;
+    }
+    // Reject with a hint (thesis 5.3): the last index at or below prevIndex whose term is at most
+    // prevTerm. Entries above it cannot match the leader's log.
+    long hint = log.findConflictByTerm(Math.min(m.index(), log.lastIndex()), m.logTerm());
+    send(
+        Message.builder(MessageType.APPEND_RESPONSE)
+            .to(m.from())
+            .term(term)
+            .index(m.index())
+            .reject(true)
+            .rejectHint(hint)
+            .logTerm(log.term(hint))
+            .build());
+  }
+
+  // ---------------------------------------------------------------- role changes
+
+  private void reset(long newTerm) {
+    if (term != newTerm) {
+      term = newTerm;
+      vote = 0;
+    }
+    lead = 0;
+    electionElapsed = 0;
+    heartbeatElapsed = 0;
+    randomizedElectionTimeout =
+        cfg.electionTicks() + cfg.random().nextInt(cfg.electionTicks());
+    tracker.reset(log.lastIndex() + 1, id, log.stable());
+    readOnly.reset();
+  }
+
+  private void becomeFollower(long newTerm, long leader) {
+    reset(newTerm);
+    lead = leader;
+    role = Role.FOLLOWER;
+  }
+
+  private void becomePreCandidate() {
+    if (role == Role.LEADER) {
+      throw new IllegalStateException("leader cannot become pre-candidate");
+    }
+    // A pre-candidate bumps neither term nor vote (thesis 9.6).
+    role = Role.PRE_CANDIDATE;
+    lead = 0;
+    tracker.resetVotes();
+  }
+
+  private void becomeCandidate() {
+    if (role == Role.LEADER) {
+      throw new IllegalStateException("leader cannot become candidate");
+    }
+    reset(term + 1);
+    vote = id;
+    role = Role.CANDIDATE;
+  }
+
+  private void becomeLeader() {
+    if (role != Role.CANDIDATE) {
+      throw new IllegalStateException("only a candidate can become leader, not a " + role);
+    }
+    reset(term);
+    lead = id;
+    role = Role.LEADER;
+    tracker.resetRecentActive(id);
+    Progress self = tracker.get(id);
+    if (self != null) {
+      self.becomeReplicate();
+    }
+    // Raft thesis 6.4: a no-op entry lets the new leader learn which entries are committed.
+    appendEntries(List.of(Entry.proposal(0, null)));
+  }
+
+  // ---------------------------------------------------------------- output
+
+  private void send(Message m) {
+    Message out = m.from() == id ? m : m.toBuilder().from(id).build();
+    switch (out.type()) {
+      case VOTE, VOTE_RESPONSE, APPEND_RESPONSE -> msgsAfterPersist.add(out);
+      default -> msgs.add(out);
+    }
+  }
+
+  /** Whether {@link #ready()} has anything to hand out. */
+  public boolean hasReady() {
+    return !msgs.isEmpty()
+        || !msgsAfterPersist.isEmpty()
+        || !readStates.isEmpty()
+        || log.persisting() < log.lastIndex()
+        || log.hasNextCommitted()
+        || !currentHardState().equals(lastHardState)
+        || !currentSoftState().equals(lastSoftState);
+  }
+
+  private HardState currentHardState() {
+    return new HardState(term, vote, log.committed());
+  }
+
+  private SoftState currentSoftState() {
+    return new SoftState(lead, role);
+  }
+
+  /**
+   * Collects what the driver must do. Must be followed by {@link #advance(Ready)} before any other
+   * input.
+   */
+  public Ready ready() {
+    checkNoOutstandingReady();
+    HardState hs = currentHardState();
+    SoftState ss = currentSoftState();
+    Ready rd =
+        new Ready(
+            hs.equals(lastHardState) ? null : hs,
+            log.unpersisted(),
+            msgs,
+            msgsAfterPersist,
+            log.nextCommitted(MAX_APPLY_BYTES),
+            readStates,
+            ss.equals(lastSoftState) ? null : ss);
+    msgs = new ArrayList<>();
+    msgsAfterPersist = new ArrayList<>();
+    readStates = new ArrayList<>();
+    outstanding = rd;
+    return rd;
+  }
+
+  /** The driver took {@code rd}: its write is submitted and its committed entries are applying. */
+  public void advance(Ready rd) {
+    if (rd != outstanding) {
+      throw new IllegalStateException("advance of a Ready that is not the outstanding one");
+    }
+    outstanding = null;
+    if (rd.hardState() != null) {
+      lastHardState = rd.hardState();
+    }
+    if (rd.softState() != null) {
+      lastSoftState = rd.softState();
+    }
+    Entry last = rd.lastEntry();
+    if (last != null) {
+      log.persistingTo(last.index());
+    }
+    if (!rd.committedEntries().isEmpty()) {
+      log.applyingTo(rd.committedEntries().get(rd.committedEntries().size() - 1).index());
+    }
+  }
+
+  /**
+   * Storage made a write durable; its last entry was {@code index} in {@code term}. Entries are
+   * acknowledged (by a leader, counted for itself) only from here.
+   */
+  public void persisted(long index, long term) {
+    checkNoOutstandingReady();
+    if (log.stableTo(index, term) && role == Role.LEADER) {
+      Progress self = tracker.get(id);
+      if (self != null && self.maybeUpdate(log.stable()) && maybeCommit()) {
+        bcastAppend();
+      }
+    }
+  }
+
+  /** The state machine applied entries through {@code index}. */
+  public void applied(long index) {
+    checkNoOutstandingReady();
+    log.appliedTo(index);
+  }
+
+  private void checkNoOutstandingReady() {
+    if (outstanding != null) {
+      throw new IllegalStateException("ready() must be followed by advance() before other input");
+    }
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  public long id() {
+    return id;
+  }
+
+  public long term() {
+    return term;
+  }
+
+  public long vote() {
+    return vote;
+  }
+
+  public long leader() {
+    return lead;
+  }
+
+  public Role role() {
+    return role;
+  }
+
+  public RaftConfig config() {
+    return cfg;
+  }
+
+  /** Read-only use: the log's marks and entries. */
+  public RaftLog log() {
+    return log;
+  }
+
+  public Membership membership() {
+    return tracker.membership();
+  }
+
+  /** The leader's progress of a member, or null. */
+  public Progress progress(long member) {
+    return role == Role.LEADER ? tracker.get(member) : null;
+  }
+
+  public ProgressTracker tracker() {
+    return tracker;
+  }
+
+  public long ticks() {
+    return ticks;
+  }
+
+  @Override
+  public String toString() {
+    return "Raft{" + id + " " + role + " term=" + term + " vote=" + vote + " lead=" + lead + " " + log
+        + "}";
+  }
+}
