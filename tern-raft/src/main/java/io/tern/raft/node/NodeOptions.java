@@ -1,0 +1,86 @@
+package io.tern.raft.node;
+
+import io.tern.raft.core.RaftConfig;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Immutable options of a {@link RaftNode}. Build with {@link #builder(RaftConfig)}; validated on
+ * build.
+ *
+ * @param raft the core's configuration (its id is this member's id)
+ * @param initialVoters the voters a brand-new cluster starts with; must include this member
+ * @param tickNanos length of one core tick. Default 100 ms (with the core's default of 10
+ *     election ticks: a 1 s election timeout, as etcd's default).
+ * @param requestTimeoutNanos how long a proposal or read waits before failing with {@link
+ *     io.tern.raft.RequestTimeoutException}. Default 5 s.
+ * @param maxProposalBatch proposals handed to the core in one batch. Default 4096.
+ */
+public record NodeOptions(
+    RaftConfig raft,
+    Set<Long> initialVoters,
+    long tickNanos,
+    long requestTimeoutNanos,
+    int maxProposalBatch) {
+
+  public NodeOptions {
+    Objects.requireNonNull(raft, "raft");
+    initialVoters = Set.copyOf(new TreeSet<>(initialVoters));
+    if (!initialVoters.contains(raft.id())) {
+      throw new IllegalArgumentException(
+          "initial voters " + initialVoters + " must include this member " + raft.id());
+    }
+    if (tickNanos <= 0) {
+      throw new IllegalArgumentException("tickNanos must be positive");
+    }
+    if (requestTimeoutNanos <= 0) {
+      throw new IllegalArgumentException("requestTimeoutNanos must be positive");
+    }
+    if (maxProposalBatch < 1) {
+      throw new IllegalArgumentException("maxProposalBatch must be >= 1");
+    }
+  }
+
+  public static Builder builder(RaftConfig raft) {
+    return new Builder(raft);
+  }
+
+  /** Builder with the documented defaults. */
+  public static final class Builder {
+    private final RaftConfig raft;
+    private Set<Long> initialVoters = Set.of();
+    private long tickNanos = 100_000_000L;
+    private long requestTimeoutNanos = 5_000_000_000L;
+    private int maxProposalBatch = 4096;
+
+    private Builder(RaftConfig raft) {
+      this.raft = raft;
+    }
+
+    public Builder initialVoters(Set<Long> v) {
+      initialVoters = v;
+      return this;
+    }
+
+    public Builder tickNanos(long v) {
+      tickNanos = v;
+      return this;
+    }
+
+    public Builder requestTimeoutNanos(long v) {
+      requestTimeoutNanos = v;
+      return this;
+    }
+
+    public Builder maxProposalBatch(int v) {
+      maxProposalBatch = v;
+      return this;
+    }
+
+    public NodeOptions build() {
+      return new NodeOptions(
+          raft, initialVoters, tickNanos, requestTimeoutNanos, maxProposalBatch);
+    }
+  }
+}
