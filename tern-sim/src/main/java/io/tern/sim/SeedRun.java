@@ -1,0 +1,242 @@
+package io.tern.sim;
+
+import io.tern.raft.node.ReadMode;
+import io.tern.sim.check.History;
+import io.tern.sim.check.LinearizabilityChecker;
+import io.tern.sim.check.OpKind;
+import io.tern.sim.check.OpStatus;
+import io.tern.sim.check.Operation;
+import io.tern.sim.kv.KvCommand;
+import io.tern.sim.kv.KvStateMachine;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.random.RandomGenerator;
+
+/**
+ * One randomized run, fully determined by its seed: a 3- or 5-member cluster with randomly chosen
+ * protocol options and network quality, clients running a mixed workload, and random faults
+ * (crashes, restarts, partitions, one-way cuts, isolating the leader) for a while; then the faults
+ * heal and the run checks that the cluster converges, that the history is linearizable, that every
+ * acknowledged append survived, and that all members hold the same state. Invariants are checked
+ * after every event throughout.
+ */
+public final class SeedRun {
+  /** The outcome of one seed. */
+  public record Result(
+      long seed,
+      String failure,
+      String setup,
+      long simNanos,
+      long events,
+      int operations,
+      long acknowledged,
+      long traceHash,
+      String traceTail) {
+    public boolean ok() {
+      return failure == null;
+    }
+
+    /** The command that replays this seed with a readable trace. */
+    public String replayCommand() {
+      return "./sim replay " + seed;
+    }
+
+    @Override
+    public String toString() {
+      return ok()
+          ? "seed " + seed + " ok (" + setup + ", " + operations + " ops)"
+          : "seed "
+              + seed
+              + " FAILED: "
+              + failure
+              + "\n  setup: "
+              + setup
+              + "\n  replay: "
+              + replayCommand();
+    }
+  }
+
+  private static final long MS = 1_000_000L;
+
+  private SeedRun() {}
+
+  public static Result run(long seed) {
+    return run(seed, false);
+  }
+
+  /** Runs one seed; with {@code traceLog} the result carries the tail of a readable trace. */
+  public static Result run(long seed, boolean traceLog) {
+    Simulation sim = new Simulation(seed);
+    if (traceLog) {
+      sim.enableTraceLog(200_000);
+    }
+    RandomGenerator r = sim.forkRandom();
+    int size = r.nextBoolean() ? 3 : 5;
+    boolean preVote = r.nextInt(4) != 0;
+    boolean checkQuorum = r.nextInt(4) != 0;
+    boolean lease = checkQuorum && r.nextInt(3) == 0;
+    boolean unreliable = r.nextInt(3) == 0;
+    SimOptions options =
+        SimOptions.defaults()
+            .withSize(size)
+            .withProtocol(preVote, checkQuorum, lease)
+            .withBatching(1 + r.nextInt(64), 1 + r.nextInt(64), 4096 + r.nextInt(64 * 1024));
+    if (unreliable) {
+      options =
+          options.withNetwork(100_000, 1_000_000 + r.nextInt(8_000_000), r.nextDouble() * 0.1,
+              r.nextDouble() * 0.05);
+    }
+    String setup =
+        String.format(
+            "%d members, preVote=%b checkQuorum=%b lease=%b, %s network",
+            size, preVote, checkQuorum, lease, unreliable ? "unreliable" : "reliable");
+    History history = new History();
+    Cluster cluster = null;
+    String failure = null;
+    Workload workload = null;
+    try {
+      cluster = new Cluster(sim, options);
+      cluster.checkAfterEveryEvent();
+      Workload.Settings ws =
+          Workload.Settings.defaults()
+              .withClients(2 + r.nextInt(5), 2 + r.nextInt(6))
+              .withReadMode(lease ? ReadMode.LEASE : ReadMode.READ_INDEX);
+      workload = new Workload(cluster, history, ws);
+      workload.start();
+      Faults faults = new Faults(cluster, sim.forkRandom());
+      long faultUntil = sim.now() + (1_500 + r.nextInt(2_500)) * MS;
+      while (sim.now() < faultUntil) {
+        sim.runFor((50 + r.nextInt(500)) * MS);
+        faults.randomAction();
+      }
+      cluster.healAll();
+      sim.runFor(1_000 * MS);
+      workload.drain();
+      if (!cluster.runUntil(cluster::converged, 10_000 * MS)) {
+        failure = "cluster did not converge within 10 s after healing: " + describe(cluster);
+      } else {
+        failure = finalChecks(cluster, history);
+      }
+    } catch (Invariants.InvariantViolation | IllegalStateException e) {
+      failure = e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+    return new Result(
+        seed,
+        failure,
+        setup,
+        sim.now(),
+        sim.eventsRun(),
+        history.size(),
+        workload == null ? 0 : workload.acknowledged(),
+        sim.traceHash(),
+        traceLog ? String.join("\n", sim.traceTail(400)) : "");
+  }
+
+  private static String finalChecks(Cluster cluster, History history) {
+    cluster.invariants().checkLogMatching();
+    long digest = 0;
+    Long first = null;
+    for (Cluster.Member m : cluster.upMembers()) {
+      if (first == null) {
+        first = m.id();
+        digest = m.stateMachine().digest();
+      } else if (m.stateMachine().digest() != digest) {
+        return "members " + first + " and " + m.id() + " hold different state after converging";
+      }
+    }
+    // No acknowledged write is lost: each one's command is in the converged applied log.
+    Cluster.Member any = cluster.upMembers().get(0);
+    Set<Long> appliedHashes = new HashSet<>();
+    for (KvStateMachine.Applied a : any.stateMachine().appliedLog()) {
+      appliedHashes.add(a.dataHash());
+    }
+    for (Operation op : history.operations()) {
+      if (op.status() != OpStatus.OK || op.kind() == OpKind.GET) {
+        continue;
+      }
+      KvCommand cmd =
+          switch (op.kind()) {
+            case PUT -> KvCommand.put(op.key(), op.value());
+            case APPEND -> KvCommand.append(op.key(), op.value());
+            default -> KvCommand.cas(op.key(), op.expected(), op.value());
+          };
+      if (!appliedHashes.contains(KvStateMachine.hash(cmd.encode()))) {
+        return "acknowledged write " + op + " is not in the applied log of member " + any.id();
+      }
+    }
+    LinearizabilityChecker.Result lin = LinearizabilityChecker.check(history);
+    if (lin.verdict() == LinearizabilityChecker.Verdict.VIOLATION) {
+      return "history not linearizable on key " + lin.key() + ": " + lin.explanation();
+    }
+    return null;
+  }
+
+  private static String describe(Cluster cluster) {
+    List<String> parts = new ArrayList<>();
+    for (Cluster.Member m : cluster.members()) {
+      parts.add(m.isUp() ? m.node().core().toString() : ("member " + m.id() + " down"));
+    }
+    return String.join("; ", parts);
+  }
+
+  /** Random fault injection over a cluster. */
+  static final class Faults {
+    private final Cluster cluster;
+    private final RandomGenerator r;
+
+    Faults(Cluster cluster, RandomGenerator r) {
+      this.cluster = cluster;
+      this.r = r;
+    }
+
+    void randomAction() {
+      List<Long> ids = new ArrayList<>(cluster.ids());
+      long any = ids.get(r.nextInt(ids.size()));
+      switch (r.nextInt(9)) {
+        case 0 -> cluster.crash(any);
+        case 1, 2 -> {
+          for (Cluster.Member m : cluster.members()) {
+            if (!m.isUp()) {
+              cluster.start(m.id());
+              break;
+            }
+          }
+        }
+        case 3 -> {
+          Set<Long> side = new TreeSet<>();
+          for (long id : ids) {
+            if (r.nextBoolean()) {
+              side.add(id);
+            }
+          }
+          Set<Long> other = new TreeSet<>(ids);
+          other.removeAll(side);
+          cluster.network().partition(side, other);
+        }
+        case 4 -> {
+          long leader = cluster.leader();
+          if (leader != 0) {
+            cluster.network().isolate(leader);
+          }
+        }
+        case 5 -> {
+          long other = ids.get(r.nextInt(ids.size()));
+          if (other != any) {
+            cluster.network().cut(any, other);
+          }
+        }
+        case 6 -> cluster.network().heal();
+        case 7 -> {
+          long leader = cluster.leader();
+          if (leader != 0) {
+            cluster.crash(leader);
+          }
+        }
+        default -> cluster.restart(any);
+      }
+    }
+  }
+}
