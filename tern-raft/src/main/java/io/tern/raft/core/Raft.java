@@ -9,6 +9,7 @@ import io.tern.raft.core.tracker.Membership;
 import io.tern.raft.core.tracker.Progress;
 import io.tern.raft.core.tracker.ProgressTracker;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 
 /**
@@ -51,6 +52,9 @@ public final class Raft {
   private HardState lastHardState;
   private SoftState lastSoftState;
   private Ready outstanding;
+
+  /** While leader: request ids held by our log (see {@link #withoutDuplicates}). */
+  private final HashMap<Long, Boolean> appendedRequests = new HashMap<>();
 
   public Raft(RaftConfig cfg, InitialState init) {
     this.cfg = cfg;
@@ -237,8 +241,11 @@ public final class Raft {
   private void stepLeader(Message m) {
     switch (m.type()) {
       case PROPOSE -> {
-        appendEntries(m.entries());
-        bcastAppend();
+        List<Entry> fresh = withoutDuplicates(m.entries());
+        if (!fresh.isEmpty()) {
+          appendEntries(fresh);
+          bcastAppend();
+        }
         return;
       }
       case READ_INDEX -> {
@@ -299,6 +306,33 @@ public final class Raft {
         sendAppends(m.from());
       }
     }
+  }
+
+  /**
+   * Forwarded proposals can arrive twice (a transport retry, a duplicating network). Two copies can
+   * both commit only if the second is appended by a leader whose log already holds the first, so
+   * the leader drops proposals whose request id its log already holds.
+   */
+  private List<Entry> withoutDuplicates(List<Entry> proposals) {
+    List<Entry> fresh = null;
+    for (int i = 0; i < proposals.size(); i++) {
+      Entry e = proposals.get(i);
+      boolean dup = e.requestId() != 0 && appendedRequests.containsKey(e.requestId());
+      if (dup && fresh == null) {
+        fresh = new ArrayList<>(proposals.subList(0, i));
+      } else if (!dup && fresh != null) {
+        fresh.add(e);
+      }
+    }
+    if (fresh == null) {
+      fresh = proposals;
+    }
+    for (Entry e : fresh) {
+      if (e.requestId() != 0) {
+        appendedRequests.put(e.requestId(), Boolean.TRUE);
+      }
+    }
+    return fresh;
   }
 
   private void appendEntries(List<Entry> proposals) {
@@ -668,6 +702,7 @@ public final class Raft {
         cfg.electionTicks() + cfg.random().nextInt(cfg.electionTicks());
     tracker.reset(log.lastIndex() + 1, id, log.stable());
     readOnly.reset();
+    appendedRequests.clear();
   }
 
   private void becomeFollower(long newTerm, long leader) {
@@ -703,6 +738,12 @@ public final class Raft {
     lead = id;
     role = Role.LEADER;
     tracker.resetRecentActive(id);
+    for (long i = log.firstIndex(); i <= log.lastIndex(); i++) {
+      long rid = log.entry(i).requestId();
+      if (rid != 0) {
+        appendedRequests.put(rid, Boolean.TRUE);
+      }
+    }
     Progress self = tracker.get(id);
     if (self != null) {
       self.becomeReplicate();

@@ -201,7 +201,7 @@ public final class RaftNode {
         .loop()
         .execute(
             () -> {
-              shutdown(new ProposalDroppedException("member " + id + " stopped"));
+              shutdown();
               done.complete(null);
             });
     return done;
@@ -513,10 +513,11 @@ public final class RaftNode {
       failure = t;
       LOG.error("member {} stopped on error", id, t);
     }
-    shutdown(new ProposalDroppedException("member " + id + " failed: " + t));
+    shutdown();
   }
 
-  private void shutdown(RaftException reason) {
+  /** Pending requests fail with an unknown outcome: their entries may still commit elsewhere. */
+  private void shutdown() {
     if (stopped) {
       return;
     }
@@ -526,6 +527,8 @@ public final class RaftNode {
     }
     transport.close();
     store.close();
+    RequestTimeoutException reason =
+        new RequestTimeoutException("member " + id + " stopped before the outcome was known");
     for (Waiter<?> w : deadlines) {
       w.future.completeExceptionally(reason);
     }

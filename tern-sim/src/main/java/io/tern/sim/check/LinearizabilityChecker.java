@@ -222,10 +222,6 @@ public final class LinearizabilityChecker {
       this.hash = 31 * Arrays.hashCode(ops) + Arrays.hashCode(shadows);
     }
 
-    boolean isEmpty() {
-      return ops.length == 0;
-    }
-
     /**
      * The shadows after {@code op} takes effect, the register becoming {@code next}; null if some
      * shadow catches up unobserved (the branch is useless).
@@ -347,6 +343,10 @@ public final class LinearizabilityChecker {
 
     final HashMap<Config, Config> cache = new HashMap<>();
     final Config probe = new Config();
+    // Scratch space of feasible().
+    final ArrayList<String> appends = new ArrayList<>();
+    final ArrayList<Operation> resets = new ArrayList<>();
+    final ArrayList<String> reachable = new ArrayList<>();
 
     KeySearch(String key, List<Operation> keyOps, long budget) {
       this.key = key;
@@ -419,7 +419,7 @@ public final class LinearizabilityChecker {
       if (okCount == 0) {
         return Verdict.OK;
       }
-      recordBest();
+      recordBest(null);
       visit(); // the initial configuration
       Node entry = head.next;
       boolean unknownPhase = false;
@@ -434,9 +434,6 @@ public final class LinearizabilityChecker {
               linearizedOk++;
               if (linearizedOk == okCount) {
                 return Verdict.OK;
-              }
-              if (linearizedOk > bestOk) {
-                recordBest();
               }
             }
             entry = head.next;
@@ -497,6 +494,9 @@ public final class LinearizabilityChecker {
       setBit(i);
       lift(call);
       boolean last = !indefinite && linearizedOk + 1 == okCount;
+      if (!indefinite && linearizedOk + 1 > bestOk) {
+        recordBest(call); // a linearizable prefix, even if it turns out to be a dead end
+      }
       if (last || (feasible() && visit())) {
         stackNode[depth] = call;
         stackState[depth] = before;
@@ -513,11 +513,13 @@ public final class LinearizabilityChecker {
     }
 
     /**
-     * A cheap necessary condition for the current configuration to lead anywhere. The OK op with
-     * the earliest return left must be linearized before any op invoked after that return. If it
-     * is a GET (or a successful CAS), the register must then hold a given target value, reachable
-     * from the current value only through ops among the candidates: directly through appends, or
-     * after a PUT or a successful CAS whose value is a prefix of the target.
+     * A necessary condition for the current configuration to lead anywhere. The OK op with the
+     * earliest return left (the "blocker") must be linearized before any op invoked after that
+     * return. If it is a GET or a successful CAS, the register must then hold a given target value,
+     * which has to be reachable from the current value using only the other candidates (the calls
+     * before that return). Reachability is over-approximated: values reachable by resets (PUTs,
+     * and CASes whose expected value is itself reachable) are collected to a fixpoint, and a value
+     * counts as reachable if it is one of them or extends one of them via some candidate APPEND.
      */
     private boolean feasible() {
       Node first = head.next;
@@ -539,30 +541,73 @@ public final class LinearizabilityChecker {
       if (Objects.equals(state, target)) {
         return true;
       }
-      int base = state == null ? 0 : state.length();
-      boolean extendable = target != null && (state == null || target.startsWith(state));
+      appends.clear();
+      resets.clear();
       for (Node n = head.next; n != first; n = n.next) {
+        if (n.op == first.op) {
+          continue;
+        }
         Operation c = ops[n.op];
         switch (c.kind()) {
-          case PUT, CAS -> {
-            if (Objects.equals(c.value(), target) || isPrefix(c.value(), target)) {
-              return true;
-            }
-          }
-          case APPEND -> {
-            if (extendable && target.startsWith(c.value(), base)) {
-              return true;
+          case APPEND -> appends.add(c.value());
+          case PUT -> resets.add(c);
+          case CAS -> {
+            if (n.op >= okCount || (Boolean) c.output()) {
+              resets.add(c); // a CAS that may have succeeded
             }
           }
           case GET -> {}
         }
       }
+      reachable.clear();
+      reachable.add(state);
+      if (reaches(target)) {
+        return true;
+      }
+      boolean changed = true;
+      while (changed && !resets.isEmpty()) {
+        changed = false;
+        for (int i = resets.size() - 1; i >= 0; i--) {
+          Operation c = resets.get(i);
+          if (c.kind() == OpKind.PUT || reaches(c.expected())) {
+            resets.set(i, resets.get(resets.size() - 1));
+            resets.remove(resets.size() - 1);
+            reachable.add(c.value());
+            if (Objects.equals(c.value(), target) || grows(c.value(), target)) {
+              return true;
+            }
+            changed = true;
+          }
+        }
+      }
       return false;
     }
 
-    /** Whether appends to {@code v} can produce {@code target} (absent counts as ""). */
-    private static boolean isPrefix(String v, String target) {
-      return target != null && (v == null || target.startsWith(v));
+    /** Whether {@code w} is one of the reachable values or extends one via a candidate APPEND. */
+    private boolean reaches(String w) {
+      for (String r : reachable) {
+        if (Objects.equals(r, w) || grows(r, w)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** Whether appending to {@code base} may produce {@code w} (absent counts as ""). */
+    private boolean grows(String base, String w) {
+      if (w == null) {
+        return false;
+      }
+      String b = base == null ? "" : base;
+      if (w.length() <= b.length() || !w.startsWith(b)) {
+        return false;
+      }
+      for (String suffix : appends) {
+        if (w.startsWith(suffix, b.length())) {
+          return true;
+        }
+      }
+      return false;
     }
 
     private static void lift(Node call) {
@@ -675,11 +720,15 @@ public final class LinearizabilityChecker {
       return true;
     }
 
-    private void recordBest() {
-      bestOk = linearizedOk;
-      bestPrefix = new int[depth];
+    /** Records the ops on the stack, then {@code extra} if not null, as the longest prefix. */
+    private void recordBest(Node extra) {
+      bestOk = linearizedOk + (extra == null ? 0 : 1);
+      bestPrefix = new int[depth + (extra == null ? 0 : 1)];
       for (int d = 0; d < depth; d++) {
         bestPrefix[d] = stackNode[d].op;
+      }
+      if (extra != null) {
+        bestPrefix[depth] = extra.op;
       }
     }
 
