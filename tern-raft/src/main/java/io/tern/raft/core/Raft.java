@@ -466,7 +466,8 @@ public final class Raft {
    * drift margin covers members whose clocks tick slower than ours.
    */
   public boolean leaseValid() {
-    if (!cfg.leaseRead() || role != Role.LEADER) {
+    if (!cfg.leaseRead() || role != Role.LEADER || log.term(log.committed()) != term) {
+      // Until it commits an entry of its term the leader's commit index may be stale (6.4).
       return false;
     }
     if (isSoleVoter()) {
