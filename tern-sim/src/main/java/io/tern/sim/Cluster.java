@@ -175,8 +175,7 @@ public final class Cluster {
             .requestTimeoutNanos(options.requestTimeoutNanos())
             .build();
     StateMachine checked = new CheckedStateMachine(m, m.stateMachine, invariants);
-    m.node =
-        RaftNode.start(nodeOptions, m.disk.open(), network.endpoint(id), checked, m.scheduler);
+    m.node = RaftNode.start(nodeOptions, m.disk.open(), network.endpoint(id), checked, m.scheduler);
     m.up = true;
     invariants.memberStarted(m);
     sim.trace("cluster.start", id, m.incarnation, 0, null);

@@ -17,11 +17,11 @@ import java.util.TreeMap;
  *
  * <ul>
  *   <li>Election safety: at most one leader per term.
- *   <li>Log matching: committed prefixes agree entry by entry across members (checked
- *       incrementally as commit indexes move, and in full by {@link #checkLogMatching()}).
+ *   <li>Log matching: committed prefixes agree entry by entry across members (checked incrementally
+ *       as commit indexes move, and in full by {@link #checkLogMatching()}).
  *   <li>Leader completeness: a new leader's log holds every entry known committed.
- *   <li>State machine safety: no two members apply different entries at one index; only
- *       committed entries are applied.
+ *   <li>State machine safety: no two members apply different entries at one index; only committed
+ *       entries are applied.
  *   <li>Commit and applied indexes never go backwards within an incarnation.
  * </ul>
  */
@@ -33,7 +33,9 @@ public final class Invariants {
     }
 
     boolean same(Entry e) {
-      return term == e.term() && requestId == e.requestId() && dataHash == Arrays.hashCode(e.data());
+      return term == e.term()
+          && requestId == e.requestId()
+          && dataHash == Arrays.hashCode(e.data());
     }
   }
 
@@ -156,8 +158,8 @@ public final class Invariants {
   }
 
   /**
-   * Log matching (paper 5.3) across every pair of live members, in full: if two logs hold an
-   * entry with the same index and term, they are identical up to it.
+   * Log matching (paper 5.3) across every pair of live members, in full: if two logs hold an entry
+   * with the same index and term, they are identical up to it.
    */
   public void checkLogMatching() {
     List<Cluster.Member> up = cluster.upMembers();

@@ -86,7 +86,10 @@ public final class SeedRun {
             .withBatching(1 + r.nextInt(64), 1 + r.nextInt(64), 4096 + r.nextInt(64 * 1024));
     if (unreliable) {
       options =
-          options.withNetwork(100_000, 1_000_000 + r.nextInt(8_000_000), r.nextDouble() * 0.1,
+          options.withNetwork(
+              100_000,
+              1_000_000 + r.nextInt(8_000_000),
+              r.nextDouble() * 0.1,
               r.nextDouble() * 0.05);
     }
     String setup =

@@ -2,8 +2,8 @@ package io.tern.sim;
 
 import io.tern.raft.NotLeaderException;
 import io.tern.raft.ProposalDroppedException;
-import io.tern.raft.node.ReadMode;
 import io.tern.raft.node.RaftNode;
+import io.tern.raft.node.ReadMode;
 import io.tern.sim.check.History;
 import io.tern.sim.check.OpKind;
 import io.tern.sim.kv.KvCommand;
@@ -17,9 +17,9 @@ import java.util.concurrent.CompletionException;
 import java.util.random.RandomGenerator;
 
 /**
- * Closed-loop clients issuing PUT, GET, APPEND and CAS against random members (any member takes
- * any request), recording every operation in a {@link History}: invoked, then ok, fail (definitely
- * no effect) or unknown (timed out, or the member died: it may still take effect).
+ * Closed-loop clients issuing PUT, GET, APPEND and CAS against random members (any member takes any
+ * request), recording every operation in a {@link History}: invoked, then ok, fail (definitely no
+ * effect) or unknown (timed out, or the member died: it may still take effect).
  */
 public final class Workload {
   /** Mix and pacing of the clients. */
@@ -133,8 +133,9 @@ public final class Workload {
     }
     String value = "c" + client + "." + (++sequence);
     String expected = kind == OpKind.CAS ? lastSeen.get(key) : null;
-    long op = history.invoke(client, kind, key, kind == OpKind.APPEND ? "|" + value : value,
-        expected, sim.now());
+    long op =
+        history.invoke(
+            client, kind, key, kind == OpKind.APPEND ? "|" + value : value, expected, sim.now());
     inFlight++;
     Op pending = new Op(client, op);
     sim.at(settings.timeoutNanos(), () -> pending.finish(Outcome.UNKNOWN, null));

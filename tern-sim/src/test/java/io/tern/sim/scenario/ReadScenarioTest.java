@@ -1,0 +1,252 @@
+package io.tern.sim.scenario;
+
+import static io.tern.sim.scenario.ScenarioSupport.MS;
+import static io.tern.sim.scenario.ScenarioSupport.SEC;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tern.raft.core.Role;
+import io.tern.raft.node.ReadMode;
+import io.tern.sim.SimOptions;
+import io.tern.sim.check.History;
+import io.tern.sim.check.LinearizabilityChecker;
+import io.tern.sim.check.OpKind;
+import io.tern.sim.check.Operation;
+import io.tern.sim.kv.KvCommand;
+import io.tern.sim.kv.KvStateMachine;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Linearizable reads (ReadIndex and leases) never return stale data across leader changes. */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class ReadScenarioTest {
+  private static final String KEY = "x";
+
+  /** Writes {@code value} through {@code member}, recording it; returns the completed operation. */
+  private static Operation write(
+      ScenarioSupport s, History h, int client, long member, String value) {
+    long op = h.invoke(client, OpKind.PUT, KEY, value, null, s.sim.now());
+    CompletableFuture<Object> f = s.propose(member, KvCommand.put(KEY, value));
+    s.runUntil(f::isDone, 3 * SEC);
+    record(s, h, op, f);
+    return h.get(op);
+  }
+
+  /** Starts a read through {@code member}, recording it when it completes. */
+  private static CompletableFuture<String> read(
+      ScenarioSupport s, History h, int client, long member, ReadMode mode) {
+    long op = h.invoke(client, OpKind.GET, KEY, null, null, s.sim.now());
+    KvStateMachine sm = s.sm(member);
+    CompletableFuture<String> f = s.cluster.node(member).read(mode, () -> sm.get(KEY));
+    f.whenComplete((v, e) -> record(s, h, op, f));
+    return f;
+  }
+
+  private static void record(ScenarioSupport s, History h, long op, CompletableFuture<?> f) {
+    if (h.get(op).status() != io.tern.sim.check.OpStatus.PENDING) {
+      return;
+    }
+    if (!f.isDone()) {
+      h.unknown(op);
+    } else if (ScenarioSupport.succeeded(f)) {
+      h.ok(op, f.join(), s.sim.now());
+    } else if (h.get(op).kind() == OpKind.GET) {
+      h.fail(op, s.sim.now());
+    } else {
+      h.unknown(op);
+    }
+  }
+
+  private static void assertLinearizable(History h) {
+    LinearizabilityChecker.Result r = LinearizabilityChecker.check(h);
+    assertThat(r.verdict()).as("%s\n%s", r, h.dump()).isEqualTo(LinearizabilityChecker.Verdict.OK);
+  }
+
+  /**
+   * The leader is cut off with a client attached; a new majority leader takes a write; a ReadIndex
+   * read through the old leader must not return (it fails or times out) rather than return the old
+   * value. Without check-quorum the old leader even keeps believing it leads.
+   */
+  @ParameterizedTest(name = "seed {0}, checkQuorum={1}")
+  @CsvSource({"401, true", "402, true", "403, false", "404, false"})
+  void readIndexThroughACutOffLeaderDoesNotReturnStaleData(long seed, boolean checkQuorum) {
+    ScenarioSupport s =
+        ScenarioSupport.start(seed, SimOptions.defaults().withProtocol(true, checkQuorum, false));
+    History h = new History();
+    long l1 = s.awaitLeader();
+    assertThat(write(s, h, 0, l1, "v1").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+
+    s.cluster.network().isolate(l1);
+    long l2 = s.awaitLeaderOtherThan(l1);
+    assertThat(write(s, h, 1, l2, "v2").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+
+    if (!checkQuorum) {
+      assertThat(s.role(l1))
+          .as("the cut-off leader still believes it leads")
+          .isEqualTo(Role.LEADER);
+    }
+    CompletableFuture<String> stale = read(s, h, 0, l1, ReadMode.READ_INDEX);
+    s.runUntil(stale::isDone, 3 * SEC);
+    assertThat(ScenarioSupport.outcome(stale))
+        .as("a read through the cut-off leader must not succeed")
+        .doesNotStartWith("ok");
+
+    // Healed: the old leader follows and its reads see the new value.
+    s.cluster.network().heal();
+    assertThat(s.runUntil(() -> s.core(l1).leader() == l2, 2 * SEC)).isTrue();
+    CompletableFuture<String> fresh = read(s, h, 0, l1, ReadMode.READ_INDEX);
+    s.runUntil(fresh::isDone, 3 * SEC);
+    assertThat(ScenarioSupport.outcome(fresh)).isEqualTo("ok: v2");
+    assertLinearizable(h);
+  }
+
+  /**
+   * Lease reads at a leader that gets cut off: it serves them from its lease only while the lease
+   * holds, and the lease ends before the rest can elect a new leader, so no stale value is ever
+   * returned.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {411, 412, 413, 414})
+  void leaseReadsAtACutOffLeaderStopBeforeANewLeaderIsElected(long seed) {
+    ScenarioSupport s =
+        ScenarioSupport.start(seed, SimOptions.defaults().withProtocol(true, true, true));
+    History h = new History();
+    long l1 = s.awaitLeader();
+    assertThat(write(s, h, 0, l1, "v1").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+
+    long[] newLeaderAt = {-1};
+    s.afterEveryEvent(
+        () -> {
+          if (newLeaderAt[0] < 0) {
+            for (long id : s.others(l1)) {
+              if (s.cluster.isUp(id) && s.role(id) == Role.LEADER) {
+                newLeaderAt[0] = s.sim.now();
+              }
+            }
+          }
+        });
+
+    // A client reads through l1 every 2 ms, with a lease; completion times of successful reads.
+    List<CompletableFuture<String>> reads = new ArrayList<>();
+    List<Long> servedAt = new ArrayList<>();
+    List<String> servedValues = new ArrayList<>();
+    boolean[] reading = {true};
+    Runnable[] next = new Runnable[1];
+    next[0] =
+        () -> {
+          if (!reading[0]) {
+            return;
+          }
+          CompletableFuture<String> f = read(s, h, 1, l1, ReadMode.LEASE);
+          reads.add(f);
+          f.whenComplete(
+              (v, e) -> {
+                if (e == null) {
+                  servedAt.add(s.sim.now());
+                  servedValues.add(v);
+                }
+                s.sim.at(2 * MS, next[0]);
+              });
+        };
+    s.sim.at(0, next[0]);
+    s.run(100 * MS);
+    assertThat(servedAt).as("lease reads served before the cut").hasSizeGreaterThan(10);
+    assertThat(reads).filteredOn(CompletableFuture::isDone).allMatch(ScenarioSupport::succeeded);
+
+    s.cluster.network().isolate(l1);
+    long cutAt = s.sim.now();
+    long l2 = s.awaitLeaderOtherThan(l1);
+    Operation v2 = write(s, h, 2, l2, "v2");
+    assertThat(v2.status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+    s.run(500 * MS);
+    reading[0] = false;
+    s.runUntil(() -> reads.stream().allMatch(CompletableFuture::isDone), 3 * SEC);
+
+    assertThat(servedValues).as("values served by the old leader").containsOnly("v1");
+    long lastServed = servedAt.get(servedAt.size() - 1);
+    assertThat(lastServed).as("the lease outlived the cut for a little while").isGreaterThan(cutAt);
+    assertThat(newLeaderAt[0]).isPositive();
+    assertThat(lastServed)
+        .as(
+            "last lease read served by the old leader (cut at %d) vs new leader at %d",
+            cutAt, newLeaderAt[0])
+        .isLessThan(newLeaderAt[0]);
+    assertThat(lastServed - cutAt)
+        .as("lease lasts less than an election timeout")
+        .isLessThan(s.electionTimeout());
+    assertLinearizable(h);
+  }
+
+  /**
+   * A write committed (and acknowledged) by the old leader just before it is cut off, known
+   * committed only to it. The new leader holds the entry but does not yet know it is committed
+   * until it commits an entry of its own term. A lease read at the new leader in that window must
+   * not miss the write.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {421, 422, 423})
+  void leaseReadAtANewLeaderSeesWritesTheOldLeaderCommitted(long seed) {
+    // Slow fsyncs stretch the new leader's first commit (acks wait for them), heartbeats do not.
+    SimOptions options =
+        SimOptions.defaults().withProtocol(true, true, true).withFsync(20 * MS, 20 * MS);
+    ScenarioSupport s = ScenarioSupport.start(seed, options);
+    History h = new History();
+    long a = s.awaitLeader();
+    write(s, h, 0, a, "v1");
+    long b = s.plus(a, 1);
+    long c = s.plus(a, 2);
+
+    // c stops hearing from a, so only a and b will hold v2.
+    s.cluster.network().cut(a, c);
+    long op = h.invoke(0, OpKind.PUT, KEY, "v2", null, s.sim.now());
+    KvCommand w2 = KvCommand.put(KEY, "v2");
+    CompletableFuture<Object> f = s.propose(a, w2);
+    boolean committed =
+        s.runUntil(
+            () -> {
+              long i = s.logIndexOf(a, w2);
+              return i > 0 && s.core(a).log().committed() >= i;
+            },
+            2 * SEC);
+    assertThat(committed).isTrue();
+    // Cut a off the moment it commits v2: the commit index does not reach b.
+    s.cluster.network().isolate(a);
+    long idx = s.logIndexOf(a, w2);
+    assertThat(s.logIndexOf(b, w2)).isEqualTo(idx);
+    assertThat(s.core(b).log().committed()).as("b does not know v2 is committed").isLessThan(idx);
+    assertThat(s.logIndexOf(c, w2)).isNegative();
+    s.runUntil(f::isDone, SEC);
+    record(s, h, op, f);
+    assertThat(h.get(op).status())
+        .as("v2 acknowledged by a")
+        .isEqualTo(io.tern.sim.check.OpStatus.OK);
+
+    // b must win (c lacks v2). Read at b with a lease, every millisecond, from its election on.
+    assertThat(s.runUntil(() -> s.role(b) == Role.LEADER, 3 * SEC)).as(s.describe()).isTrue();
+    List<CompletableFuture<String>> reads = new ArrayList<>();
+    int beforeCommitInTerm = 0;
+    long until = s.sim.now() + 200 * MS;
+    while (s.sim.now() < until) {
+      var log = s.core(b).log();
+      if (log.committed() < idx) {
+        beforeCommitInTerm++;
+      }
+      reads.add(read(s, h, 1, b, ReadMode.LEASE));
+      s.run(MS);
+    }
+    s.runUntil(() -> reads.stream().allMatch(CompletableFuture::isDone), 3 * SEC);
+
+    assertThat(beforeCommitInTerm).as("reads issued before b knew v2 committed").isPositive();
+    for (CompletableFuture<String> r : reads) {
+      if (ScenarioSupport.succeeded(r)) {
+        assertThat(r.join()).as("lease read at the new leader b: %s", s.describe()).isEqualTo("v2");
+      }
+    }
+    assertThat(reads).anyMatch(ScenarioSupport::succeeded);
+    assertLinearizable(h);
+  }
+}
