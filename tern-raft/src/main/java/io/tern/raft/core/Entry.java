@@ -3,8 +3,8 @@ package io.tern.raft.core;
 import java.util.Objects;
 
 /**
- * One log entry. Immutable: the data array is never modified after construction, by convention
- * (it is not copied, to keep the replication path free of copies).
+ * One log entry. Immutable: the data array is never modified after construction, by convention (it
+ * is not copied, to keep the replication path free of copies).
  */
 public final class Entry {
   /** Fixed per-entry overhead counted against byte budgets, besides the payload. */
@@ -88,6 +88,16 @@ public final class Entry {
 
   @Override
   public String toString() {
-    return "Entry{" + index + "@" + term + " " + type + " rid=" + requestId + " " + data.length + "B}";
+    return "Entry{"
+        + index
+        + "@"
+        + term
+        + " "
+        + type
+        + " rid="
+        + requestId
+        + " "
+        + data.length
+        + "B}";
   }
 }

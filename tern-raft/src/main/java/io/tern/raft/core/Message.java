@@ -10,14 +10,14 @@ import java.util.Objects;
  * <ul>
  *   <li>APPEND: {@code index}/{@code logTerm} are prevLogIndex/prevLogTerm, {@code entries} follow
  *       it, {@code commit} is the leader's commit index.
- *   <li>APPEND_RESPONSE: accepted: {@code index} is the last index now matching the leader. Rejected
- *       ({@code reject}): {@code index} is the rejected prevLogIndex, {@code rejectHint} and {@code
- *       logTerm} give the follower's hint (the index to probe from and the term there).
+ *   <li>APPEND_RESPONSE: accepted: {@code index} is the last index now matching the leader.
+ *       Rejected ({@code reject}): {@code index} is the rejected prevLogIndex, {@code rejectHint}
+ *       and {@code logTerm} give the follower's hint (the index to probe from and the term there).
  *   <li>HEARTBEAT: {@code commit} (capped to what the follower is known to match), {@code context}
  *       the leader's heartbeat round (for ReadIndex and lease confirmation), echoed in the reply.
  *   <li>VOTE / PRE_VOTE: {@code index}/{@code logTerm} are the candidate's last log index and term.
- *       For PRE_VOTE {@code term} is the term the candidate would campaign in. {@code context} is
- *       1 for a campaign started by leadership transfer.
+ *       For PRE_VOTE {@code term} is the term the candidate would campaign in. {@code context} is 1
+ *       for a campaign started by leadership transfer.
  *   <li>READ_INDEX: {@code context} identifies the request; the response carries it back with
  *       {@code index} the read index, or {@code reject} if the leader could not serve it.
  * </ul>
@@ -149,7 +149,12 @@ public final class Message {
       case HEARTBEAT -> sb.append(" commit=").append(commit).append(" round=").append(context);
       case HEARTBEAT_RESPONSE -> sb.append(" round=").append(context);
       case VOTE, PRE_VOTE ->
-          sb.append(" last=").append(index).append('@').append(logTerm).append(" ctx=").append(context);
+          sb.append(" last=")
+              .append(index)
+              .append('@')
+              .append(logTerm)
+              .append(" ctx=")
+              .append(context);
       case VOTE_RESPONSE, PRE_VOTE_RESPONSE -> sb.append(reject ? " REJECT" : " GRANT");
       case PROPOSE -> sb.append(" n=").append(entries.size());
       case READ_INDEX -> sb.append(" ctx=").append(context);

@@ -29,7 +29,8 @@ public enum MessageType {
           HEARTBEAT_RESPONSE,
           VOTE_RESPONSE,
           PRE_VOTE_RESPONSE,
-          READ_INDEX_RESPONSE -> true;
+          READ_INDEX_RESPONSE ->
+          true;
       default -> false;
     };
   }

@@ -1,7 +1,6 @@
 package io.tern.raft.core;
 
 import io.tern.raft.NotLeaderException;
-import io.tern.raft.ProposalDroppedException;
 import io.tern.raft.core.log.RaftLog;
 import io.tern.raft.core.quorum.VoteResult;
 import io.tern.raft.core.read.ReadOnly;
@@ -214,8 +213,7 @@ public final class Raft {
   private void handleVoteRequest(Message m) {
     boolean pre = m.type() == MessageType.PRE_VOTE;
     MessageType respType = pre ? MessageType.PRE_VOTE_RESPONSE : MessageType.VOTE_RESPONSE;
-    boolean canVote =
-        vote == m.from() || (vote == 0 && lead == 0) || (pre && m.term() > term);
+    boolean canVote = vote == m.from() || (vote == 0 && lead == 0) || (pre && m.term() > term);
     if (canVote && log.isUpToDate(m.index(), m.logTerm())) {
       // Raft paper 5.2 and 5.4.1: one vote per term, only for a log at least as up to date.
       send(Message.builder(respType).to(m.from()).term(m.term()).build());
@@ -404,6 +402,10 @@ public final class Raft {
       bytes += ents.get(i).sizeBytes();
     }
     long commit = log.committed();
+    if (pr.state() == Progress.State.REPLICATE && !ents.isEmpty() && pr.inflights().count() == 0) {
+      // The stall clock starts when the window opens, not at a possibly long-past ack.
+      pr.setLastAckTick(ticks);
+    }
     send(
         Message.builder(MessageType.APPEND)
             .to(to)
@@ -648,7 +650,12 @@ public final class Raft {
           send(m.toBuilder().from(id).to(lead).term(term).build());
         }
       }
-      case READ_INDEX_RESPONSE -> readStates.add(new ReadState(m.context(), m.index()));
+      case READ_INDEX_RESPONSE -> {
+        // A rejected read carries no read index; its caller times out and retries.
+        if (!m.reject()) {
+          readStates.add(new ReadState(m.context(), m.index()));
+        }
+      }
       case TIMEOUT_NOW -> hup(true);
       default -> {}
     }
@@ -699,8 +706,7 @@ public final class Raft {
     lead = 0;
     electionElapsed = 0;
     heartbeatElapsed = 0;
-    randomizedElectionTimeout =
-        cfg.electionTicks() + cfg.random().nextInt(cfg.electionTicks());
+    randomizedElectionTimeout = cfg.electionTicks() + cfg.random().nextInt(cfg.electionTicks());
     tracker.reset(log.lastIndex() + 1, id, log.stable());
     readOnly.reset();
     appendedRequests.clear();
@@ -903,7 +909,7 @@ public final class Raft {
 
   @Override
   public String toString() {
-    return "Raft{" + id + " " + role + " term=" + term + " vote=" + vote + " lead=" + lead + " " + log
-        + "}";
+    return "Raft{" + id + " " + role + " term=" + term + " vote=" + vote + " lead=" + lead + " "
+        + log + "}";
   }
 }

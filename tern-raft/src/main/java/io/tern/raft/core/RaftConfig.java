@@ -49,7 +49,11 @@ public record RaftConfig(
     }
     if (electionTicks <= heartbeatTicks) {
       throw new IllegalArgumentException(
-          "electionTicks (" + electionTicks + ") must exceed heartbeatTicks (" + heartbeatTicks + ")");
+          "electionTicks ("
+              + electionTicks
+              + ") must exceed heartbeatTicks ("
+              + heartbeatTicks
+              + ")");
     }
     if (leaseRead && !checkQuorum) {
       throw new IllegalArgumentException("leaseRead requires checkQuorum");

@@ -10,8 +10,8 @@ import java.util.List;
  *       after every earlier Ready's write.
  *   <li>{@link #messages} may be sent at once (leader appends and heartbeats may go out before the
  *       leader's own write is durable, thesis 10.2.1).
- *   <li>{@link #messagesAfterPersist} may be sent only once this Ready's write and every earlier one
- *       are durable: they promise that state (votes, acknowledged entries).
+ *   <li>{@link #messagesAfterPersist} may be sent only once this Ready's write and every earlier
+ *       one are durable: they promise that state (votes, acknowledged entries).
  *   <li>{@link #committedEntries} are committed and durable locally: apply them in order.
  *   <li>{@link #readStates} may be served once the applied index reaches their index.
  * </ol>

@@ -9,11 +9,11 @@ import java.util.concurrent.CompletableFuture;
  * Durable storage of the Raft log and hard state, asynchronous so that one fsync can cover many
  * writes (group commit).
  *
- * <p>Contract: writes become durable in submission order, and their futures complete in that
- * order. A write that includes entries starting at index {@code i} replaces every stored entry at
- * index {@code >= i}. A write's future completes only once the write is durable (fsynced); it
- * completes exceptionally if it can never become durable, after which the store accepts nothing
- * more. Futures may complete on any thread.
+ * <p>Contract: writes become durable in submission order, and their futures complete in that order.
+ * A write that includes entries starting at index {@code i} replaces every stored entry at index
+ * {@code >= i}. A write's future completes only once the write is durable (fsynced); it completes
+ * exceptionally if it can never become durable, after which the store accepts nothing more. Futures
+ * may complete on any thread.
  */
 public interface LogStore {
   /** Reads what earlier incarnations made durable. Called once, before any {@link #write}. */

@@ -11,8 +11,8 @@ import java.util.TreeSet;
  *
  * @param raft the core's configuration (its id is this member's id)
  * @param initialVoters the voters a brand-new cluster starts with; must include this member
- * @param tickNanos length of one core tick. Default 100 ms (with the core's default of 10
- *     election ticks: a 1 s election timeout, as etcd's default).
+ * @param tickNanos length of one core tick. Default 100 ms (with the core's default of 10 election
+ *     ticks: a 1 s election timeout, as etcd's default).
  * @param requestTimeoutNanos how long a proposal or read waits before failing with {@link
  *     io.tern.raft.RequestTimeoutException}. Default 5 s.
  * @param maxProposalBatch proposals handed to the core in one batch. Default 4096.
@@ -79,8 +79,7 @@ public record NodeOptions(
     }
 
     public NodeOptions build() {
-      return new NodeOptions(
-          raft, initialVoters, tickNanos, requestTimeoutNanos, maxProposalBatch);
+      return new NodeOptions(raft, initialVoters, tickNanos, requestTimeoutNanos, maxProposalBatch);
     }
   }
 }

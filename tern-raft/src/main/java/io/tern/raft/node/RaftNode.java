@@ -106,8 +106,8 @@ public final class RaftNode {
   }
 
   /**
-   * Creates a node over its durable state and starts ticking and receiving. The store is loaded
-   * on the calling thread.
+   * Creates a node over its durable state and starts ticking and receiving. The store is loaded on
+   * the calling thread.
    */
   public static RaftNode start(
       NodeOptions options,
@@ -133,8 +133,8 @@ public final class RaftNode {
   // ---------------------------------------------------------------- public API (thread-safe)
 
   /**
-   * Replicates {@code data} and completes with the state machine's result once it is applied
-   * here. Fails with {@link NotLeaderException} when no leader is known, and with {@link
+   * Replicates {@code data} and completes with the state machine's result once it is applied here.
+   * Fails with {@link NotLeaderException} when no leader is known, and with {@link
    * RequestTimeoutException} (outcome unknown) when it does not apply in time.
    */
   public CompletableFuture<Object> propose(byte[] data) {
@@ -343,7 +343,11 @@ public final class RaftNode {
       SoftState old = softState;
       softState = rd.softState();
       if (old.role() != rd.softState().role() || old.leader() != rd.softState().leader()) {
-        LOG.debug("member {} is now {} in term {} (leader {})", id, softState.role(), core.term(),
+        LOG.debug(
+            "member {} is now {} in term {} (leader {})",
+            id,
+            softState.role(),
+            core.term(),
             softState.leader());
       }
     }

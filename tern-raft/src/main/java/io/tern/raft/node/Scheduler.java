@@ -4,8 +4,8 @@ import java.util.concurrent.Executor;
 
 /**
  * Time and threads for a {@link RaftNode}: a real clock and threads in production, simulated time
- * in the simulator. Everything the node does runs through this interface, so the simulator
- * executes exactly the production driver.
+ * in the simulator. Everything the node does runs through this interface, so the simulator executes
+ * exactly the production driver.
  */
 public interface Scheduler {
   /** Monotonic time in nanoseconds. */

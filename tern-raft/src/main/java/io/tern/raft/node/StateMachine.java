@@ -9,8 +9,8 @@ import java.util.List;
  */
 public interface StateMachine {
   /**
-   * Applies a batch of committed entries in log order. No-op and configuration entries are
-   * included (they have empty data) so the machine can track its applied index.
+   * Applies a batch of committed entries in log order. No-op and configuration entries are included
+   * (they have empty data) so the machine can track its applied index.
    *
    * @return one result per entry, aligned with {@code entries}; the result of entry {@code i}
    *     completes the proposal that created it (null where there is nothing to report)

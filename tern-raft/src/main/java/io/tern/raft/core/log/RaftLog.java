@@ -126,7 +126,8 @@ public final class RaftLog {
   /** The entry at {@code index}; it must be held. */
   public Entry entry(long index) {
     if (index <= snapshotIndex || index > lastIndex()) {
-      throw new IllegalStateException("entry " + index + " not in [" + firstIndex() + ", " + lastIndex() + "]");
+      throw new IllegalStateException(
+          "entry " + index + " not in [" + firstIndex() + ", " + lastIndex() + "]");
     }
     return entries.get((int) (index - snapshotIndex - 1));
   }
@@ -171,7 +172,11 @@ public final class RaftLog {
       long conflictIndex = incoming.get(conflictAt).index();
       if (conflictIndex <= committed) {
         throw new IllegalStateException(
-            "entry " + conflictIndex + " conflicts with committed prefix (commit " + committed + ")");
+            "entry "
+                + conflictIndex
+                + " conflicts with committed prefix (commit "
+                + committed
+                + ")");
       }
       truncateFrom(conflictIndex);
       for (int i = conflictAt; i < incoming.size(); i++) {
@@ -311,7 +316,15 @@ public final class RaftLog {
   public void applyingTo(long index) {
     if (index > Math.min(committed, stable) || index < applying) {
       throw new IllegalStateException(
-          "applying " + index + " outside [" + applying + ", min(" + committed + ", " + stable + ")]");
+          "applying "
+              + index
+              + " outside ["
+              + applying
+              + ", min("
+              + committed
+              + ", "
+              + stable
+              + ")]");
     }
     applying = index;
   }

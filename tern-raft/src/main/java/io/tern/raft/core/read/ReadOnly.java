@@ -11,8 +11,8 @@ import java.util.List;
  * arrived when round {@code r} was the latest is confirmed once a quorum acknowledged a round
  * {@code > r}: that heartbeat left after the read arrived, so the quorum's replies prove we were
  * still leader after the read began. Rounds also date the lease: a quorum acknowledging round
- * {@code r} means none of them will vote for another leader until an election timeout after
- * {@link #tickOfRound(long) tickOfRound(r)}.
+ * {@code r} means none of them will vote for another leader until an election timeout after {@link
+ * #tickOfRound(long) tickOfRound(r)}.
  */
 public final class ReadOnly {
   private static final int RING = 1024;

@@ -7,8 +7,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * A cluster configuration: the voters (joint while a change is in progress) and the learners,
- * which receive the log but do not vote. Immutable.
+ * A cluster configuration: the voters (joint while a change is in progress) and the learners, which
+ * receive the log but do not vote. Immutable.
  *
  * <p>Invariant: a learner is not a voter of the incoming configuration.
  */

@@ -6,8 +6,8 @@ package io.tern.raft.core.tracker;
  * <ul>
  *   <li>PROBE: we do not know where the follower's log matches ours; send one append per heartbeat
  *       interval and wait for the answer.
- *   <li>REPLICATE: the follower matches; stream appends optimistically (pipelining), bounded by
- *       the inflight window.
+ *   <li>REPLICATE: the follower matches; stream appends optimistically (pipelining), bounded by the
+ *       inflight window.
  *   <li>SNAPSHOT: the follower needs a snapshot; send nothing else meanwhile.
  * </ul>
  *
@@ -79,7 +79,10 @@ public final class Progress {
     ackedRound = Math.max(ackedRound, round);
   }
 
-  /** The leader tick at which this member last acknowledged new entries. */
+  /**
+   * The leader tick a stall is measured from: when this member last acknowledged new entries, or
+   * when an append went out to it with nothing else in flight.
+   */
   public long lastAckTick() {
     return lastAckTick;
   }

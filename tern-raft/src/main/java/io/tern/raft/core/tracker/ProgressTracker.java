@@ -8,8 +8,8 @@ import java.util.TreeMap;
 import java.util.function.BiConsumer;
 
 /**
- * The leader's view of every member (and, during elections, the votes received), under one
- * {@link Membership}. Iteration is in id order so the core stays deterministic.
+ * The leader's view of every member (and, during elections, the votes received), under one {@link
+ * Membership}. Iteration is in id order so the core stays deterministic.
  */
 public final class ProgressTracker {
   private final int maxInflight;
@@ -37,18 +37,25 @@ public final class ProgressTracker {
       boolean learner = m.learners().contains(id);
       if (old == null || old.isLearner() != learner) {
         long match = old == null ? 0 : old.match();
-        progress.put(id, new Progress(match, Math.max(next, match + 1), learner, maxInflight, maxInflightBytes));
+        progress.put(
+            id,
+            new Progress(match, Math.max(next, match + 1), learner, maxInflight, maxInflightBytes));
       }
     }
   }
 
-  /** Forgets all progress: every member probes from {@code next}; {@code self} matches {@code selfMatch}. */
+  /**
+   * Forgets all progress: every member probes from {@code next}; {@code self} matches {@code
+   * selfMatch}.
+   */
   public void reset(long next, long self, long selfMatch) {
     progress.clear();
     for (long id : membership.members()) {
       boolean learner = membership.learners().contains(id);
       long match = id == self ? selfMatch : 0;
-      progress.put(id, new Progress(match, Math.max(next, match + 1), learner, maxInflight, maxInflightBytes));
+      progress.put(
+          id,
+          new Progress(match, Math.max(next, match + 1), learner, maxInflight, maxInflightBytes));
     }
     votes.clear();
   }
