@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -12,12 +13,14 @@ import java.util.TreeMap;
 /**
  * Checks that a {@link History} of key-value operations is linearizable.
  *
- * <p>Linearizability is local, so the history is split by key and each key's sub-history (a single
- * register with PUT, GET, APPEND and CAS) is checked on its own. Per key, the search is the Wing &
- * Gong backtracking search with Lowe's improvements: call and return events sit in a time-ordered
- * doubly-linked list, an operation is linearized "just in time" by lifting its events out of the
- * list, and a cache of visited configurations (the set of linearized operations plus the register
- * value) prunes configurations that were already explored.
+ * <p>Linearizability is local, so the history is split by key (keys are checked in sorted order)
+ * and each key's sub-history, a single register with PUT, GET, APPEND and CAS, is checked on its
+ * own. Per key, the search is Wing & Gong's backtracking search with Lowe's improvements: the call
+ * and return events of the OK operations sit in a time-ordered doubly-linked list; the candidates
+ * for the next linearization point are the calls before the first return left; an operation is
+ * linearized "just in time" by lifting its events out of the list (they are put back when the
+ * search backtracks); and a cache of visited configurations (the linearized operations as a bit set
+ * plus the register value) prunes configurations that were explored before.
  *
  * <p>Operation statuses:
  *
@@ -25,15 +28,37 @@ import java.util.TreeMap;
  *   <li>{@link OpStatus#FAIL} operations had no effect and are ignored.
  *   <li>{@link OpStatus#UNKNOWN} and {@link OpStatus#PENDING} operations may take effect at any
  *       point after their invocation, or never, and their output is unconstrained. Reads among them
- *       are dropped. Writes get a call event but no return event (their return is at +infinity), so
- *       they never constrain the order of other operations; the search may linearize them wherever
- *       allowed but does not have to: it succeeds as soon as every OK operation is linearized.
+ *       are dropped. The writes ("indefinite writes") have a call event but no return event (it
+ *       would be at +infinity); they sit in a separate time-ordered list and never constrain the
+ *       order of other operations. The search succeeds as soon as every OK operation is linearized,
+ *       so an indefinite write may be linearized anywhere after its invocation, or left out. At
+ *       each configuration, indefinite writes are tried only after the OK candidates.
+ * </ul>
+ *
+ * <p>Indefinite writes stay candidates forever, which is what makes checking expensive, so the
+ * search also prunes with rules that keep it complete:
+ *
+ * <ul>
+ *   <li>Dominance: a configuration is skipped if one with the same OK operations, value and
+ *       unobserved writes (below) but a subset of its indefinite writes was visited: leaving
+ *       indefinite writes out is always allowed, so the latter can finish whenever the former can.
+ *   <li>Minimality: if the history is linearizable, some linearization uses a minimal set of
+ *       indefinite writes, and in it each of them is observed (some later OK operation would be
+ *       illegal without it) before its effect is lost. The search tracks, for each indefinite write
+ *       not observed yet, the "shadow" value the register would have without it, and abandons a
+ *       branch as soon as a shadow catches up with the real value, or when no operation that may
+ *       come next could observe the write.
+ *   <li>Feasibility: the value that a GET or successful CAS among the next few returns will see
+ *       must be reachable using only operations invoked before its return.
  * </ul>
  *
  * <p>Real-time order: an operation must be linearized after every operation whose completion time
  * is strictly less than its invocation time. Operations whose completion and invocation times are
  * equal are treated as concurrent (the permissive choice: it can hide a violation, never invent
  * one).
+ *
+ * <p>The budget counts search steps: candidate linearizations tried, backtracks, and scans past
+ * calls (indefinite writes dismissed by a cheap pre-check are not counted).
  */
 public final class LinearizabilityChecker {
   /** The default search budget per key, in search steps. */
@@ -206,8 +231,8 @@ public final class LinearizabilityChecker {
    * linearization exists, one with a minimal number of indefinite writes does, and none of its
    * writes is useless). A write is useless if its shadow run catches up with the real one (the
    * values become equal, e.g. after an overwrite) before some OK operation that is legal in the
-   * real run is illegal in the shadow run; the search therefore abandons such a branch as soon as
-   * a shadow catches up, and forgets the shadow once the write has been observed.
+   * real run is illegal in the shadow run; the search therefore abandons such a branch as soon as a
+   * shadow catches up, and forgets the shadow once the write has been observed.
    */
   private static final class Unobserved {
     static final Unobserved NONE = new Unobserved(new int[0], new String[0]);
@@ -283,15 +308,16 @@ public final class LinearizabilityChecker {
   }
 
   /**
-   * A cache entry: the set of linearized OK ops, the register value and the unobserved writes,
-   * plus the minimal sets of linearized indefinite ops visited with them. Also used as a mutable
-   * lookup probe.
+   * A cache entry: the set of linearized OK ops, the register value and the unobserved writes, plus
+   * the minimal sets of linearized indefinite ops visited with them. Also used as a mutable lookup
+   * probe.
    */
   private static final class Config {
     long[] okBits;
     String state;
     Unobserved unobserved;
     int hash;
+
     /** A {@code long[]} (one set) or an {@code ArrayList<long[]>} of pairwise incomparable sets. */
     Object unknownSets;
 
@@ -313,14 +339,27 @@ public final class LinearizabilityChecker {
   private static final class KeySearch {
     private static final long[] NO_BITS = new long[0];
 
+    /** How many upcoming returns with a target value {@link #feasible} checks at most. */
+    private static final int MAX_TARGETS_CHECKED = 4;
+
+    /** How many upcoming returns {@link #feasible} looks at at most. */
+    private static final int MAX_RETURNS_CHECKED = 8;
+
     final String key;
     final List<Operation> keyOps; // every op of the key, for explanations
     final long budget;
+
     /** The ops to check: OK ops at [0, okCount), indefinite writes at [okCount, ops.length). */
     final Operation[] ops;
 
     final int okCount;
+
+    /** Call and return events of the OK ops not linearized yet, by time. */
     final Node head = new Node(-1, false, Long.MIN_VALUE);
+
+    /** Call events of the indefinite writes not linearized yet, by time (they have no return). */
+    final Node indefiniteHead = new Node(-1, true, Long.MIN_VALUE);
+
     final long[] zobrist;
 
     long steps;
@@ -335,7 +374,6 @@ public final class LinearizabilityChecker {
     final Node[] stackNode;
     final String[] stackState;
     final Unobserved[] stackUnobserved;
-    final boolean[] stackPhase;
     int depth;
     // Longest prefix found (by number of OK ops linearized).
     int bestOk = -1;
@@ -344,8 +382,22 @@ public final class LinearizabilityChecker {
     final HashMap<Config, Config> cache = new HashMap<>();
     final Config probe = new Config();
     // Scratch space of feasible().
-    final ArrayList<String> appends = new ArrayList<>();
-    final ArrayList<Operation> resets = new ArrayList<>();
+    final String[] appends;
+    int appendCount;
+    final HashSet<String> appendSet = new HashSet<>();
+    long appendLengths; // bit i set: some suffix of length i < 64 is in appendSet
+    boolean longAppends; // some suffix is 64 chars or longer
+    final int[] resets;
+    int resetCount;
+    final int[] pendingResets;
+    final int[] observers;
+    // Quick filter of the indefinite phase (see prepareIndefinitePhase()).
+    boolean tryAllIndefinite;
+    final String[] targets;
+    int targetCount;
+    final String[] bridges;
+    int bridgeCount;
+    boolean windowAppends;
     final ArrayList<String> reachable = new ArrayList<>();
 
     KeySearch(String key, List<Operation> keyOps, long budget) {
@@ -382,28 +434,43 @@ public final class LinearizabilityChecker {
       stackNode = new Node[ops.length];
       stackState = new String[ops.length];
       stackUnobserved = new Unobserved[ops.length];
-      stackPhase = new boolean[ops.length];
-      buildEventList();
+      appends = new String[ops.length];
+      resets = new int[ops.length];
+      pendingResets = new int[ops.length];
+      observers = new int[ops.length];
+      targets = new String[ops.length];
+      bridges = new String[ops.length];
+      buildEventLists();
     }
 
-    private void buildEventList() {
-      List<Node> events = new ArrayList<>(ops.length * 2);
+    private void buildEventLists() {
+      List<Node> events = new ArrayList<>(okCount * 2);
+      List<Node> indefiniteCalls = new ArrayList<>(ops.length - okCount);
       for (int i = 0; i < ops.length; i++) {
         Node call = new Node(i, true, ops[i].invokeTime());
-        events.add(call);
         if (i < okCount) {
           Node ret = new Node(i, false, ops[i].completeTime());
           call.match = ret;
+          events.add(call);
           events.add(ret);
+        } else {
+          indefiniteCalls.add(call);
         }
       }
       // By time; at equal times calls come first, so that such ops count as concurrent.
-      events.sort(
+      Comparator<Node> order =
           Comparator.comparingLong((Node n) -> n.time)
               .thenComparing(n -> !n.call)
-              .thenComparingInt(n -> n.op));
+              .thenComparingInt(n -> n.op);
+      events.sort(order);
+      indefiniteCalls.sort(order);
+      link(head, events);
+      link(indefiniteHead, indefiniteCalls);
+    }
+
+    private static void link(Node head, List<Node> nodes) {
       Node prev = head;
-      for (Node n : events) {
+      for (Node n : nodes) {
         prev.next = n;
         n.prev = prev;
         prev = n;
@@ -411,9 +478,9 @@ public final class LinearizabilityChecker {
     }
 
     /**
-     * The search. Candidates for the next linearization point are the calls before the first
-     * return left in the list. OK ops are tried first; indefinite writes, which have no return
-     * event, only once no OK candidate leads anywhere ("phase" two).
+     * The search. Candidates for the next linearization point are the OK calls before the first
+     * return left, then the indefinite writes invoked no later than that return ("phase" two: they
+     * are only tried once no OK candidate leads anywhere).
      */
     Verdict run() {
       if (okCount == 0) {
@@ -422,55 +489,87 @@ public final class LinearizabilityChecker {
       recordBest(null);
       visit(); // the initial configuration
       Node entry = head.next;
-      boolean unknownPhase = false;
+      boolean indefinitePhase = false;
+      long horizon = 0; // in phase two: the time of the first return left
       while (true) {
         if (++steps > budget) {
+          if (linearizedOk > bestOk) {
+            recordBest(null);
+          }
           return Verdict.UNDECIDED;
         }
-        if (entry != null && entry.call) {
-          boolean indefinite = entry.op >= okCount;
-          if (indefinite == unknownPhase && tryLinearize(entry, indefinite, unknownPhase)) {
-            if (!indefinite) {
-              linearizedOk++;
+        if (!indefinitePhase) {
+          if (entry != null && entry.call) {
+            if (tryLinearize(entry, false)) {
               if (linearizedOk == okCount) {
                 return Verdict.OK;
               }
+              entry = head.next;
+            } else {
+              entry = entry.next;
             }
+            continue;
+          }
+          if (indefiniteHead.next != null) {
+            indefinitePhase = true;
+            horizon = entry == null ? Long.MAX_VALUE : entry.time;
+            prepareIndefinitePhase();
+            entry = indefiniteHead.next;
+            continue;
+          }
+        } else if (entry != null && entry.time <= horizon) {
+          // Cheaply skip writes that cannot be observed (uncounted: at most one per pending op).
+          while (entry != null && entry.time <= horizon && !worthTrying(ops[entry.op])) {
+            entry = entry.next;
+          }
+          if (entry == null || entry.time > horizon) {
+            continue;
+          }
+          if (tryLinearize(entry, true)) {
+            indefinitePhase = false;
             entry = head.next;
-            unknownPhase = false;
           } else {
             entry = entry.next;
           }
-        } else {
-          // Reached the first return left: no candidate left in this phase.
-          if (!unknownPhase && unknownBits.length > 0) {
-            unknownPhase = true;
-            entry = head.next;
-            continue;
-          }
-          if (depth == 0) {
-            return Verdict.VIOLATION;
-          }
-          depth--;
-          entry = stackNode[depth];
-          state = stackState[depth];
-          unobserved = stackUnobserved[depth];
-          unknownPhase = stackPhase[depth];
-          stackNode[depth] = null;
-          stackState[depth] = null;
-          stackUnobserved[depth] = null;
-          unlift(entry);
-          clearBit(entry.op);
-          if (entry.op < okCount) {
-            linearizedOk--;
-          }
-          entry = entry.next;
+          continue;
         }
+        // No candidate left: backtrack.
+        if (linearizedOk > bestOk) {
+          recordBest(null);
+        }
+        if (depth == 0) {
+          return Verdict.VIOLATION;
+        }
+        depth--;
+        entry = stackNode[depth];
+        state = stackState[depth];
+        unobserved = stackUnobserved[depth];
+        stackNode[depth] = null;
+        stackState[depth] = null;
+        stackUnobserved[depth] = null;
+        unlift(entry);
+        clearBit(entry.op);
+        indefinitePhase = entry.op >= okCount;
+        if (indefinitePhase) {
+          horizon = firstReturnTime();
+          prepareIndefinitePhase();
+        } else {
+          linearizedOk--;
+        }
+        entry = entry.next;
       }
     }
 
+    private long firstReturnTime() {
+      Node n = head.next;
+      while (n != null && n.call) {
+        n = n.next;
+      }
+      return n == null ? Long.MAX_VALUE : n.time;
+    }
+
     /** Linearizes the op of {@code call} next if that can lead anywhere new; pushes it if so. */
-    private boolean tryLinearize(Node call, boolean indefinite, boolean phase) {
+    private boolean tryLinearize(Node call, boolean indefinite) {
       int i = call.op;
       Operation op = ops[i];
       if (!allowed(op, indefinite, state)) {
@@ -493,17 +592,21 @@ public final class LinearizabilityChecker {
       unobserved = nextUnobserved;
       setBit(i);
       lift(call);
-      boolean last = !indefinite && linearizedOk + 1 == okCount;
-      if (!indefinite && linearizedOk + 1 > bestOk) {
-        recordBest(call); // a linearizable prefix, even if it turns out to be a dead end
+      if (!indefinite) {
+        linearizedOk++;
       }
-      if (last || (feasible() && visit())) {
+      if (linearizedOk == okCount || (feasible() && observable() && visit())) {
         stackNode[depth] = call;
         stackState[depth] = before;
         stackUnobserved[depth] = unobservedBefore;
-        stackPhase[depth] = phase;
         depth++;
         return true;
+      }
+      if (!indefinite) {
+        if (linearizedOk > bestOk) {
+          recordBest(call); // a linearizable prefix, even if a dead end
+        }
+        linearizedOk--;
       }
       unlift(call);
       clearBit(i);
@@ -513,69 +616,271 @@ public final class LinearizabilityChecker {
     }
 
     /**
-     * A necessary condition for the current configuration to lead anywhere. The OK op with the
-     * earliest return left (the "blocker") must be linearized before any op invoked after that
-     * return. If it is a GET or a successful CAS, the register must then hold a given target value,
-     * which has to be reachable from the current value using only the other candidates (the calls
-     * before that return). Reachability is over-approximated: values reachable by resets (PUTs,
-     * and CASes whose expected value is itself reachable) are collected to a fixpoint, and a value
-     * counts as reachable if it is one of them or extends one of them via some candidate APPEND.
+     * A necessary condition for the current configuration to lead anywhere. An OK op must be
+     * linearized before every op invoked after its return. So if it is a GET or a successful CAS,
+     * the register must hold a given target value right before it, reachable from the current value
+     * using only ops invoked before that return. Reachability is over-approximated: a value is
+     * reachable if it extends the current value through some candidate APPEND, or equals or extends
+     * the value of a candidate PUT, or of a candidate CAS whose expected value is itself reachable.
+     * The first few upcoming returns with a target are checked.
      */
     private boolean feasible() {
-      Node first = head.next;
-      while (first != null && first.call) {
-        first = first.next;
-      }
-      if (first == null) {
-        return true;
-      }
-      Operation blocker = ops[first.op];
-      String target;
-      if (blocker.kind() == OpKind.GET) {
-        target = (String) blocker.output();
-      } else if (blocker.kind() == OpKind.CAS && (Boolean) blocker.output()) {
-        target = blocker.expected();
-      } else {
-        return true;
-      }
-      if (Objects.equals(state, target)) {
-        return true;
-      }
-      appends.clear();
-      resets.clear();
-      for (Node n = head.next; n != first; n = n.next) {
-        if (n.op == first.op) {
+      clearAppends();
+      resetCount = 0;
+      Node collected = head; // candidates are collected lazily, up to this node
+      Node indefinite = indefiniteHead.next;
+      int targets = 0;
+      int returns = 0;
+      for (Node n = head.next; n != null; n = n.next) {
+        if (n.call) {
           continue;
         }
-        Operation c = ops[n.op];
-        switch (c.kind()) {
-          case APPEND -> appends.add(c.value());
-          case PUT -> resets.add(c);
-          case CAS -> {
-            if (n.op >= okCount || (Boolean) c.output()) {
-              resets.add(c); // a CAS that may have succeeded
+        Operation r = ops[n.op];
+        if (r.kind() == OpKind.GET || (r.kind() == OpKind.CAS && (Boolean) r.output())) {
+          String target = r.kind() == OpKind.GET ? (String) r.output() : r.expected();
+          if (!Objects.equals(state, target)) {
+            for (Node c = collected.next; c != n; c = c.next) {
+              if (c.call) {
+                collect(c.op);
+              }
+            }
+            collected = n;
+            while (indefinite != null && indefinite.time <= n.time) {
+              collect(indefinite.op);
+              indefinite = indefinite.next;
+            }
+            if (!reachable(target, n.op)) {
+              return false;
             }
           }
-          case GET -> {}
+          if (++targets >= MAX_TARGETS_CHECKED) {
+            return true;
+          }
+        }
+        if (++returns >= MAX_RETURNS_CHECKED) {
+          return true;
+        }
+      }
+      return true;
+    }
+
+    /**
+     * A necessary condition for the unobserved indefinite writes to be observed in time. Until a
+     * write is observed, only APPENDs, failed OK CASes that do not observe it and indefinite CASes
+     * can follow it: a PUT (OK or indefinite) would make its shadow catch up, and a legal GET or
+     * successful OK CAS observes it. So the real value and the shadow can only change by appends
+     * and by indefinite CASes that succeed on them. The observer must be a GET or successful CAS
+     * whose target is reachable that way from the current value, or a failed CAS whose expected
+     * value is reachable that way from the write's shadow; and it must be invoked before the first
+     * return of an OK PUT, GET or successful CAS (those end the window one way or the other).
+     */
+    private boolean observable() {
+      if (unobserved.ops.length == 0) {
+        return true;
+      }
+      int observerCount = scanObservationWindow();
+      closure(state);
+      int failedCases = 0;
+      for (int k = 0; k < observerCount; k++) {
+        Operation o = ops[observers[k]];
+        if (o.kind() == OpKind.GET || (Boolean) o.output()) {
+          if (reaches(o.kind() == OpKind.GET ? (String) o.output() : o.expected())) {
+            return true; // may observe all of them
+          }
+        } else {
+          observers[failedCases++] = observers[k];
+        }
+      }
+      for (String shadow : unobserved.shadows) {
+        closure(shadow);
+        boolean observed = false;
+        for (int k = 0; k < failedCases && !observed; k++) {
+          observed = reaches(ops[observers[k]].expected());
+        }
+        if (!observed) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /**
+     * Collects what {@link #observable} needs about the ops that may come before an observer: the
+     * candidate appends, the indefinite CASes (into {@link #resets}) and the possible observers (OK
+     * GETs and CASes, into {@link #observers}, whose count is returned).
+     */
+    private int scanObservationWindow() {
+      clearAppends();
+      int observerCount = 0;
+      long end = Long.MAX_VALUE;
+      for (Node n = head.next; n != null; n = n.next) {
+        Operation c = ops[n.op];
+        if (n.call) {
+          switch (c.kind()) {
+            case APPEND -> addAppend(c.value());
+            case GET, CAS -> observers[observerCount++] = n.op;
+            case PUT -> {}
+          }
+        } else if (c.kind() == OpKind.PUT
+            || c.kind() == OpKind.GET
+            || (c.kind() == OpKind.CAS && (Boolean) c.output())) {
+          end = n.time;
+          break;
+        }
+      }
+      resetCount = 0;
+      for (Node n = indefiniteHead.next; n != null && n.time <= end; n = n.next) {
+        Operation c = ops[n.op];
+        switch (c.kind()) {
+          case APPEND -> addAppend(c.value());
+          case CAS -> resets[resetCount++] = n.op;
+          case PUT, GET -> {}
+        }
+      }
+      return observerCount;
+    }
+
+    /**
+     * Prepares {@link #worthTrying} for the current configuration, before its indefinite writes are
+     * tried. Without unobserved writes pending, a new one, u, would be the only one, with the
+     * current value as its shadow; {@link #observable} rejects it unless a failed CAS may observe
+     * that shadow (which does not depend on u: then all are worth trying) or a GET or successful
+     * CAS may observe the value u produces. The window seen after u is a subset of the current one,
+     * so checking against the current window is sound.
+     */
+    private void prepareIndefinitePhase() {
+      tryAllIndefinite = true;
+      if (unobserved.ops.length > 0) {
+        return;
+      }
+      int observerCount = scanObservationWindow();
+      closure(state);
+      targetCount = 0;
+      for (int k = 0; k < observerCount; k++) {
+        Operation o = ops[observers[k]];
+        if (o.kind() == OpKind.GET) {
+          targets[targetCount++] = (String) o.output();
+        } else if ((Boolean) o.output()) {
+          targets[targetCount++] = o.expected();
+        } else if (reaches(o.expected())) {
+          return; // a failed CAS may observe any write
+        }
+      }
+      bridgeCount = 0;
+      for (int k = 0; k < resetCount; k++) {
+        bridges[bridgeCount++] = ops[resets[k]].expected();
+      }
+      windowAppends = appendCount > 0;
+      tryAllIndefinite = false;
+    }
+
+    /**
+     * Whether indefinite write {@code op} may pass {@link #observable} if linearized now (see
+     * {@link #prepareIndefinitePhase}); a cheap necessary condition.
+     */
+    private boolean worthTrying(Operation op) {
+      if (tryAllIndefinite) {
+        return true;
+      }
+      String next = apply(op, state);
+      for (int k = 0; k < bridgeCount; k++) {
+        if (mayBecome(next, bridges[k])) {
+          return true; // an indefinite CAS may succeed after it: let observable() decide
+        }
+      }
+      for (int k = 0; k < targetCount; k++) {
+        if (mayBecome(next, targets[k])) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private boolean mayBecome(String from, String to) {
+      if (Objects.equals(from, to)) {
+        return true;
+      }
+      if (!windowAppends || to == null) {
+        return false;
+      }
+      return from == null ? !to.isEmpty() : to.length() > from.length() && to.startsWith(from);
+    }
+
+    /**
+     * Sets {@link #reachable} to {@code start} plus the new values of the indefinite CASes in
+     * {@link #resets} that may succeed from there (through appends and each other).
+     */
+    private void closure(String start) {
+      reachable.clear();
+      reachable.add(start);
+      int pending = resetCount;
+      System.arraycopy(resets, 0, pendingResets, 0, pending);
+      boolean changed = true;
+      while (changed && pending > 0) {
+        changed = false;
+        for (int k = pending - 1; k >= 0; k--) {
+          Operation c = ops[pendingResets[k]];
+          if (reaches(c.expected())) {
+            reachable.add(c.value());
+            pendingResets[k] = pendingResets[--pending];
+            changed = true;
+          }
+        }
+      }
+    }
+
+    private void collect(int i) {
+      Operation c = ops[i];
+      switch (c.kind()) {
+        case APPEND -> addAppend(c.value());
+        case PUT -> resets[resetCount++] = i;
+        case CAS -> {
+          if (i >= okCount || (Boolean) c.output()) {
+            resets[resetCount++] = i; // a CAS that may have succeeded
+          }
+        }
+        case GET -> {}
+      }
+    }
+
+    /** Whether {@code target} may be reached from the current value, without op {@code self}. */
+    private boolean reachable(String target, int self) {
+      if (grows(state, target)) {
+        return true;
+      }
+      boolean casMatches = false;
+      for (int k = 0; k < resetCount; k++) {
+        Operation c = ops[resets[k]];
+        if (resets[k] != self && (Objects.equals(c.value(), target) || grows(c.value(), target))) {
+          if (c.kind() == OpKind.PUT) {
+            return true;
+          }
+          casMatches = true;
+        }
+      }
+      if (!casMatches) {
+        return false;
+      }
+      // Only CASes produce the target: find out which CASes may succeed, to a fixpoint.
+      int pending = 0;
+      for (int k = 0; k < resetCount; k++) {
+        if (resets[k] != self) {
+          pendingResets[pending++] = resets[k];
         }
       }
       reachable.clear();
       reachable.add(state);
-      if (reaches(target)) {
-        return true;
-      }
       boolean changed = true;
-      while (changed && !resets.isEmpty()) {
+      while (changed) {
         changed = false;
-        for (int i = resets.size() - 1; i >= 0; i--) {
-          Operation c = resets.get(i);
+        for (int k = pending - 1; k >= 0; k--) {
+          Operation c = ops[pendingResets[k]];
           if (c.kind() == OpKind.PUT || reaches(c.expected())) {
-            resets.set(i, resets.get(resets.size() - 1));
-            resets.remove(resets.size() - 1);
-            reachable.add(c.value());
             if (Objects.equals(c.value(), target) || grows(c.value(), target)) {
               return true;
             }
+            reachable.add(c.value());
+            pendingResets[k] = pendingResets[--pending];
             changed = true;
           }
         }
@@ -583,7 +888,7 @@ public final class LinearizabilityChecker {
       return false;
     }
 
-    /** Whether {@code w} is one of the reachable values or extends one via a candidate APPEND. */
+    /** Whether {@code w} is a reachable value or extends one through a candidate APPEND. */
     private boolean reaches(String w) {
       for (String r : reachable) {
         if (Objects.equals(r, w) || grows(r, w)) {
@@ -593,21 +898,53 @@ public final class LinearizabilityChecker {
       return false;
     }
 
-    /** Whether appending to {@code base} may produce {@code w} (absent counts as ""). */
+    /** Whether appending candidate suffixes to {@code base} may produce {@code w} ("" if null). */
     private boolean grows(String base, String w) {
-      if (w == null) {
+      if (w == null || appendCount == 0) {
         return false;
       }
-      String b = base == null ? "" : base;
-      if (w.length() <= b.length() || !w.startsWith(b)) {
+      int off = base == null ? 0 : base.length();
+      if (w.length() <= off || (base != null && !w.startsWith(base))) {
         return false;
       }
-      for (String suffix : appends) {
-        if (w.startsWith(suffix, b.length())) {
+      // Does some candidate suffix start at `off`? Look the possible lengths up in the index.
+      int rest = w.length() - off;
+      long lengths = appendLengths & (rest >= 63 ? -1L : (1L << (rest + 1)) - 1);
+      while (lengths != 0) {
+        int len = Long.numberOfTrailingZeros(lengths);
+        lengths &= lengths - 1;
+        if (appendSet.contains(w.substring(off, off + len))) {
           return true;
         }
       }
+      if (longAppends) {
+        for (int k = 0; k < appendCount; k++) {
+          if (appends[k].length() >= 64 && w.startsWith(appends[k], off)) {
+            return true;
+          }
+        }
+      }
       return false;
+    }
+
+    private void clearAppends() {
+      if (appendCount > 0) {
+        appendCount = 0;
+        appendSet.clear();
+        appendLengths = 0;
+        longAppends = false;
+      }
+    }
+
+    private void addAppend(String suffix) {
+      appends[appendCount++] = suffix;
+      if (suffix.length() < 64) {
+        if (appendSet.add(suffix)) {
+          appendLengths |= 1L << suffix.length();
+        }
+      } else {
+        longAppends = true;
+      }
     }
 
     private static void lift(Node call) {
@@ -722,7 +1059,7 @@ public final class LinearizabilityChecker {
 
     /** Records the ops on the stack, then {@code extra} if not null, as the longest prefix. */
     private void recordBest(Node extra) {
-      bestOk = linearizedOk + (extra == null ? 0 : 1);
+      bestOk = linearizedOk;
       bestPrefix = new int[depth + (extra == null ? 0 : 1)];
       for (int d = 0; d < depth; d++) {
         bestPrefix[d] = stackNode[d].op;
@@ -764,8 +1101,7 @@ public final class LinearizabilityChecker {
           rest.add(ops[i]);
         }
       }
-      rest.sort(
-          Comparator.comparingLong(Operation::completeTime).thenComparingLong(Operation::id));
+      rest.sort(Comparator.comparingLong(Operation::completeTime).thenComparingLong(Operation::id));
       sb.append("completed ops not linearized after it, by completion time:\n");
       listOps(sb, rest, MAX_LISTED_BLOCKERS);
       return sb.toString();

@@ -174,6 +174,55 @@ class LinearizabilityCheckerTest {
     }
 
     @Test
+    void unknownWriteObservedOnlyAfterLaterAppends() {
+      assertLinearizable(
+          history()
+              .put(0, "k", "a", 0, 10)
+              .appendUnknown(1, "k", "x", 20)
+              .append(2, "k", "y", 30, 40)
+              .append(2, "k", "z", 45, 48)
+              .get(0, "k", "axyz", 50, 60)
+              .check());
+    }
+
+    @Test
+    void chainOfUnknownWritesObservedTogether() {
+      // The unknown CAS only succeeds after the unknown PUT; only the OK CAS observes both.
+      assertLinearizable(
+          history()
+              .put(0, "k", "a", 0, 10)
+              .putUnknown(1, "k", "b", 20)
+              .casUnknown(2, "k", "b", "c", 25)
+              .cas(0, "k", "c", "d", true, 40, 50)
+              .check());
+    }
+
+    @Test
+    void failedCasExplainedOnlyByUnknownWrite() {
+      assertLinearizable(
+          history()
+              .put(0, "k", "a", 0, 10)
+              .appendUnknown(1, "k", "x", 20)
+              .cas(0, "k", "a", "z", false, 30, 40)
+              .get(0, "k", "ax", 50, 60)
+              .check());
+    }
+
+    @Test
+    void manyUnknownWritesThatNobodyObserved() {
+      TestHistories.Builder b = history();
+      for (int i = 0; i < 60; i++) {
+        long t = i * 100L;
+        b.put(0, "k", "v" + i, t, t + 10);
+        b.putUnknown(1, "k", "lost" + i, t + 20);
+        b.appendUnknown(2, "k", "+" + i, t + 25);
+        b.casUnknown(3, "k", "v" + i, "cas" + i, t + 27);
+        b.get(0, "k", "v" + i, t + 30, t + 40);
+      }
+      assertLinearizable(b.check());
+    }
+
+    @Test
     void pendingOpsAreTreatedAsUnknown() {
       assertLinearizable(
           history()
@@ -310,6 +359,39 @@ class LinearizabilityCheckerTest {
     }
 
     @Test
+    void failedCasWithoutAnythingToExplainIt() {
+      assertViolation(
+          history()
+              .put(0, "k", "a", 0, 10)
+              .cas(0, "k", "a", "z", false, 30, 40)
+              .get(0, "k", "a", 50, 60)
+              .check(),
+          "k");
+    }
+
+    @Test
+    void unknownWriteTakesEffectAtMostOnce() {
+      assertViolation(
+          history()
+              .put(0, "k", "a", 0, 10)
+              .appendUnknown(1, "k", "x", 20)
+              .get(0, "k", "axx", 30, 40)
+              .check(),
+          "k");
+    }
+
+    @Test
+    void unknownCasOnlySucceedsOnItsExpectedValue() {
+      assertViolation(
+          history()
+              .put(0, "k", "a", 0, 10)
+              .casUnknown(1, "k", "b", "c", 20)
+              .get(0, "k", "c", 30, 40)
+              .check(),
+          "k");
+    }
+
+    @Test
     void readOfFailedPut() {
       assertViolation(
           history()
@@ -378,7 +460,9 @@ class LinearizabilityCheckerTest {
       b.get(0, "k", "v3", 200, 300);
       Result r = LinearizabilityChecker.check(b.h.operations(), 5);
       assertThat(r.verdict()).isEqualTo(Verdict.UNDECIDED);
+      assertThat(r.ok()).isFalse();
       assertThat(r.key()).isEqualTo("k");
+      assertThat(r.explanation()).contains("step budget of 5 exhausted");
       assertThat(LinearizabilityChecker.check(b.h.operations(), 1_000_000).ok()).isTrue();
     }
 
