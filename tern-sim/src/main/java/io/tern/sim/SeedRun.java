@@ -2,14 +2,7 @@ package io.tern.sim;
 
 import io.tern.raft.node.ReadMode;
 import io.tern.sim.check.History;
-import io.tern.sim.check.LinearizabilityChecker;
-import io.tern.sim.check.OpKind;
-import io.tern.sim.check.OpStatus;
-import io.tern.sim.check.Operation;
-import io.tern.sim.kv.KvCommand;
-import io.tern.sim.kv.KvStateMachine;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -121,7 +114,7 @@ public final class SeedRun {
       if (!cluster.runUntil(cluster::converged, 10_000 * MS)) {
         failure = "cluster did not converge within 10 s after healing: " + describe(cluster);
       } else {
-        failure = finalChecks(cluster, history);
+        failure = FinalChecks.check(cluster, history);
       }
     } catch (Invariants.InvariantViolation | IllegalStateException e) {
       failure = e.getClass().getSimpleName() + ": " + e.getMessage();
@@ -136,45 +129,6 @@ public final class SeedRun {
         workload == null ? 0 : workload.acknowledged(),
         sim.traceHash(),
         traceLog ? String.join("\n", sim.traceTail(400)) : "");
-  }
-
-  private static String finalChecks(Cluster cluster, History history) {
-    cluster.invariants().checkLogMatching();
-    long digest = 0;
-    Long first = null;
-    for (Cluster.Member m : cluster.upMembers()) {
-      if (first == null) {
-        first = m.id();
-        digest = m.stateMachine().digest();
-      } else if (m.stateMachine().digest() != digest) {
-        return "members " + first + " and " + m.id() + " hold different state after converging";
-      }
-    }
-    // No acknowledged write is lost: each one's command is in the converged applied log.
-    Cluster.Member any = cluster.upMembers().get(0);
-    Set<Long> appliedHashes = new HashSet<>();
-    for (KvStateMachine.Applied a : any.stateMachine().appliedLog()) {
-      appliedHashes.add(a.dataHash());
-    }
-    for (Operation op : history.operations()) {
-      if (op.status() != OpStatus.OK || op.kind() == OpKind.GET) {
-        continue;
-      }
-      KvCommand cmd =
-          switch (op.kind()) {
-            case PUT -> KvCommand.put(op.key(), op.value());
-            case APPEND -> KvCommand.append(op.key(), op.value());
-            default -> KvCommand.cas(op.key(), op.expected(), op.value());
-          };
-      if (!appliedHashes.contains(KvStateMachine.hash(cmd.encode()))) {
-        return "acknowledged write " + op + " is not in the applied log of member " + any.id();
-      }
-    }
-    LinearizabilityChecker.Result lin = LinearizabilityChecker.check(history);
-    if (lin.verdict() == LinearizabilityChecker.Verdict.VIOLATION) {
-      return "history not linearizable on key " + lin.key() + ": " + lin.explanation();
-    }
-    return null;
   }
 
   private static String describe(Cluster cluster) {

@@ -6,21 +6,16 @@ import static org.assertj.core.api.Assertions.fail;
 import io.tern.raft.core.Raft;
 import io.tern.raft.core.Role;
 import io.tern.sim.Cluster;
+import io.tern.sim.FinalChecks;
 import io.tern.sim.SimOptions;
 import io.tern.sim.Simulation;
 import io.tern.sim.check.History;
-import io.tern.sim.check.LinearizabilityChecker;
-import io.tern.sim.check.OpKind;
-import io.tern.sim.check.OpStatus;
-import io.tern.sim.check.Operation;
 import io.tern.sim.kv.KvCommand;
 import io.tern.sim.kv.KvStateMachine;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
@@ -374,38 +369,6 @@ final class ScenarioSupport {
    * linearizable.
    */
   void finalChecks(History history) {
-    cluster.invariants().checkLogMatching();
-    List<Cluster.Member> up = cluster.upMembers();
-    Cluster.Member first = up.get(0);
-    for (Cluster.Member m : up) {
-      assertThat(m.stateMachine().digest())
-          .as("state of member %d vs member %d", m.id(), first.id())
-          .isEqualTo(first.stateMachine().digest());
-      assertThat(m.stateMachine().appliedLog())
-          .as("applied log of member %d vs member %d", m.id(), first.id())
-          .isEqualTo(first.stateMachine().appliedLog());
-    }
-    Set<Long> appliedHashes = new HashSet<>();
-    for (KvStateMachine.Applied a : first.stateMachine().appliedLog()) {
-      appliedHashes.add(a.dataHash());
-    }
-    for (Operation op : history.operations()) {
-      if (op.status() != OpStatus.OK || op.kind() == OpKind.GET) {
-        continue;
-      }
-      KvCommand cmd =
-          switch (op.kind()) {
-            case PUT -> KvCommand.put(op.key(), op.value());
-            case APPEND -> KvCommand.append(op.key(), op.value());
-            default -> KvCommand.cas(op.key(), op.expected(), op.value());
-          };
-      assertThat(appliedHashes)
-          .as("acknowledged write %s is in the applied log", op)
-          .contains(KvStateMachine.hash(cmd.encode()));
-    }
-    LinearizabilityChecker.Result lin = LinearizabilityChecker.check(history);
-    assertThat(lin.verdict())
-        .as("linearizability: %s", lin)
-        .isEqualTo(LinearizabilityChecker.Verdict.OK);
+    assertThat(FinalChecks.check(cluster, history)).as("end-of-run checks").isNull();
   }
 }
