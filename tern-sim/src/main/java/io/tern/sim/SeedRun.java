@@ -4,8 +4,6 @@ import io.tern.raft.node.ReadMode;
 import io.tern.sim.check.History;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.random.RandomGenerator;
 
 /**
@@ -137,63 +135,5 @@ public final class SeedRun {
       parts.add(m.isUp() ? m.node().core().toString() : ("member " + m.id() + " down"));
     }
     return String.join("; ", parts);
-  }
-
-  /** Random fault injection over a cluster. */
-  static final class Faults {
-    private final Cluster cluster;
-    private final RandomGenerator r;
-
-    Faults(Cluster cluster, RandomGenerator r) {
-      this.cluster = cluster;
-      this.r = r;
-    }
-
-    void randomAction() {
-      List<Long> ids = new ArrayList<>(cluster.ids());
-      long any = ids.get(r.nextInt(ids.size()));
-      switch (r.nextInt(9)) {
-        case 0 -> cluster.crash(any);
-        case 1, 2 -> {
-          for (Cluster.Member m : cluster.members()) {
-            if (!m.isUp()) {
-              cluster.start(m.id());
-              break;
-            }
-          }
-        }
-        case 3 -> {
-          Set<Long> side = new TreeSet<>();
-          for (long id : ids) {
-            if (r.nextBoolean()) {
-              side.add(id);
-            }
-          }
-          Set<Long> other = new TreeSet<>(ids);
-          other.removeAll(side);
-          cluster.network().partition(side, other);
-        }
-        case 4 -> {
-          long leader = cluster.leader();
-          if (leader != 0) {
-            cluster.network().isolate(leader);
-          }
-        }
-        case 5 -> {
-          long other = ids.get(r.nextInt(ids.size()));
-          if (other != any) {
-            cluster.network().cut(any, other);
-          }
-        }
-        case 6 -> cluster.network().heal();
-        case 7 -> {
-          long leader = cluster.leader();
-          if (leader != 0) {
-            cluster.crash(leader);
-          }
-        }
-        default -> cluster.restart(any);
-      }
-    }
   }
 }

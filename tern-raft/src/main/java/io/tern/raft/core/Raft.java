@@ -415,7 +415,8 @@ public final class Raft {
             .entries(ents)
             .commit(commit)
             .build());
-    pr.sentEntries(ents.size(), bytes, commit);
+    // The follower commits no further than the last entry this append proves it holds.
+    pr.sentEntries(ents.size(), bytes, Math.min(commit, prevIndex + ents.size()));
     return true;
   }
 
