@@ -44,7 +44,9 @@ public final class Cluster {
     Member(long id) {
       this.id = id;
       this.disk =
-          new SimDisk(sim, id).fsyncLatency(options.minFsyncNanos(), options.maxFsyncNanos());
+          new SimDisk(sim, id)
+              .fsyncLatency(options.minFsyncNanos(), options.maxFsyncNanos())
+              .setPartialPersistOnCrash(options.partialPersistOnCrash());
     }
 
     public long id() {

@@ -83,10 +83,22 @@ public final class SeedRun {
               r.nextDouble() * 0.1,
               r.nextDouble() * 0.05);
     }
+    boolean tornTail = r.nextBoolean();
+    boolean slowDisk = r.nextInt(4) == 0;
+    options = options.toBuilder().partialPersistOnCrash(tornTail).build();
+    if (slowDisk) {
+      options = options.withFsync(1_000_000, 1_000_000 + r.nextInt(20_000_000));
+    }
     String setup =
         String.format(
-            "%d members, preVote=%b checkQuorum=%b lease=%b, %s network",
-            size, preVote, checkQuorum, lease, unreliable ? "unreliable" : "reliable");
+            "%d members, preVote=%b checkQuorum=%b lease=%b, %s network, %s disk%s",
+            size,
+            preVote,
+            checkQuorum,
+            lease,
+            unreliable ? "unreliable" : "reliable",
+            slowDisk ? "slow" : "fast",
+            tornTail ? " keeping a random part of unsynced writes on crash" : "");
     History history = new History();
     Cluster cluster = null;
     String failure = null;

@@ -24,7 +24,8 @@ public record SimOptions(
     long minFsyncNanos,
     long maxFsyncNanos,
     long minApplyLatencyNanos,
-    long maxApplyLatencyNanos) {
+    long maxApplyLatencyNanos,
+    boolean partialPersistOnCrash) {
 
   public SimOptions {
     if (size < 1) {
@@ -65,6 +66,7 @@ public record SimOptions(
     b.maxFsyncNanos = maxFsyncNanos;
     b.minApplyLatencyNanos = minApplyLatencyNanos;
     b.maxApplyLatencyNanos = maxApplyLatencyNanos;
+    b.partialPersistOnCrash = partialPersistOnCrash;
     return b;
   }
 
@@ -125,6 +127,7 @@ public record SimOptions(
     private long maxFsyncNanos = 1_000_000;
     private long minApplyLatencyNanos = 0;
     private long maxApplyLatencyNanos = 50_000;
+    private boolean partialPersistOnCrash = false;
 
     public Builder size(int v) {
       size = v;
@@ -226,6 +229,12 @@ public record SimOptions(
       return this;
     }
 
+    /** A crash keeps a random prefix of the unsynced writes instead of none (torn tail). */
+    public Builder partialPersistOnCrash(boolean v) {
+      partialPersistOnCrash = v;
+      return this;
+    }
+
     public SimOptions build() {
       return new SimOptions(
           size,
@@ -247,7 +256,8 @@ public record SimOptions(
           minFsyncNanos,
           maxFsyncNanos,
           minApplyLatencyNanos,
-          maxApplyLatencyNanos);
+          maxApplyLatencyNanos,
+          partialPersistOnCrash);
     }
   }
 }

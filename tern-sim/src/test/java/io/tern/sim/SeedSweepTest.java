@@ -10,14 +10,14 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * The randomized seed sweep of the default suite: {@code tern.sim.seeds} seeds (500 unless set) of
+ * The randomized seed sweep of the default suite: {@code tern.sim.seeds} seeds (1000 unless set) of
  * random faults and workloads, every invariant checked after every event and every history checked
  * for linearizability. A failure names each failing seed with the command that replays it.
  */
 class SeedSweepTest {
   @Test
   void randomizedSeedsKeepEveryInvariant() throws Exception {
-    int seeds = Integer.getInteger("tern.sim.seeds", 500);
+    int seeds = Integer.getInteger("tern.sim.seeds", 1000);
     long first = Long.getLong("tern.sim.firstSeed", 1L);
     int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
     ExecutorService pool = Executors.newFixedThreadPool(threads);

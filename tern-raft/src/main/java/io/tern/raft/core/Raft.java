@@ -110,12 +110,7 @@ public final class Raft {
         if (lead == 0) {
           throw new NotLeaderException(0, "member " + id + " cannot forward proposals");
         }
-        send(
-            Message.builder(MessageType.PROPOSE)
-                .to(lead)
-                .term(term)
-                .entries(List.copyOf(proposals))
-                .build());
+        send(msg(MessageType.PROPOSE).to(lead).term(term).entries(List.copyOf(proposals)).build());
       }
       default ->
           throw new NotLeaderException(0, "member " + id + " is campaigning in term " + term);
@@ -137,7 +132,7 @@ public final class Raft {
         if (lead == 0) {
           throw new NotLeaderException(0, "member " + id + " cannot get a read index");
         }
-        send(Message.builder(MessageType.READ_INDEX).to(lead).term(term).context(context).build());
+        send(msg(MessageType.READ_INDEX).to(lead).term(term).context(context).build());
       }
       default ->
           throw new NotLeaderException(0, "member " + id + " is campaigning in term " + term);
@@ -181,14 +176,9 @@ public final class Raft {
           && (m.type() == MessageType.APPEND || m.type() == MessageType.HEARTBEAT)) {
         // A stale leader would never learn of the newer term if we stayed silent (with pre-vote
         // nobody campaigns against it at a higher term); tell it.
-        send(Message.builder(MessageType.APPEND_RESPONSE).to(m.from()).term(term).build());
+        send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).build());
       } else if (m.type() == MessageType.PRE_VOTE) {
-        send(
-            Message.builder(MessageType.PRE_VOTE_RESPONSE)
-                .to(m.from())
-                .term(term)
-                .reject(true)
-                .build());
+        send(msg(MessageType.PRE_VOTE_RESPONSE).to(m.from()).term(term).reject(true).build());
       }
       return;
     }
@@ -407,7 +397,7 @@ public final class Raft {
       pr.setLastAckTick(ticks);
     }
     send(
-        Message.builder(MessageType.APPEND)
+        msg(MessageType.APPEND)
             .to(to)
             .term(term)
             .index(prevIndex)
@@ -430,12 +420,7 @@ public final class Raft {
             // Never tell a follower to commit beyond what it is known to match.
             long commit = Math.min(pr.match(), committed);
             send(
-                Message.builder(MessageType.HEARTBEAT)
-                    .to(to)
-                    .term(term)
-                    .commit(commit)
-                    .context(round)
-                    .build());
+                msg(MessageType.HEARTBEAT).to(to).term(term).commit(commit).context(round).build());
             pr.sentCommit(commit);
           }
         });
@@ -494,7 +479,7 @@ public final class Raft {
       readStates.add(new ReadState(context, index));
     } else {
       send(
-          Message.builder(MessageType.READ_INDEX_RESPONSE)
+          msg(MessageType.READ_INDEX_RESPONSE)
               .to(from)
               .term(term)
               .context(context)
@@ -640,7 +625,7 @@ public final class Raft {
         lead = m.from();
         log.commitTo(Math.min(m.commit(), log.lastIndex()));
         send(
-            Message.builder(MessageType.HEARTBEAT_RESPONSE)
+            msg(MessageType.HEARTBEAT_RESPONSE)
                 .to(m.from())
                 .term(term)
                 .context(m.context())
@@ -665,29 +650,19 @@ public final class Raft {
   private void handleAppend(Message m) {
     if (m.index() < log.committed()) {
       // Everything up to our commit index matches the leader (Leader Completeness).
-      send(
-          Message.builder(MessageType.APPEND_RESPONSE)
-              .to(m.from())
-              .term(term)
-              .index(log.committed())
-              .build());
+      send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).index(log.committed()).build());
       return;
     }
     long lastNew = log.maybeAppend(m.index(), m.logTerm(), m.commit(), m.entries());
     if (lastNew >= 0) {
-      send(
-          Message.builder(MessageType.APPEND_RESPONSE)
-              .to(m.from())
-              .term(term)
-              .index(lastNew)
-              .build());
+      send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).index(lastNew).build());
       return;
     }
     // Reject with a hint (thesis 5.3): the last index at or below prevIndex whose term is at most
     // prevTerm. Entries above it cannot match the leader's log.
     long hint = log.findConflictByTerm(Math.min(m.index(), log.lastIndex()), m.logTerm());
     send(
-        Message.builder(MessageType.APPEND_RESPONSE)
+        msg(MessageType.APPEND_RESPONSE)
             .to(m.from())
             .term(term)
             .index(m.index())
@@ -761,6 +736,11 @@ public final class Raft {
   }
 
   // ---------------------------------------------------------------- output
+
+  /** A message from this member; built with our id so {@link #send} need not copy it. */
+  private Message.Builder msg(MessageType type) {
+    return Message.builder(type).from(id);
+  }
 
   private void send(Message m) {
     Message out = m.from() == id ? m : m.toBuilder().from(id).build();
