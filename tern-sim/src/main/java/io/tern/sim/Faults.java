@@ -23,7 +23,7 @@ public final class Faults {
   public void randomAction() {
     List<Long> ids = new ArrayList<>(cluster.ids());
     long any = ids.get(r.nextInt(ids.size()));
-    switch (r.nextInt(9)) {
+    switch (r.nextInt(10)) {
       case 0 -> cluster.crash(any);
       case 1, 2 -> startOneDown();
       case 3 -> {
@@ -54,6 +54,13 @@ public final class Faults {
         long leader = cluster.leader();
         if (leader != 0) {
           cluster.crash(leader);
+        }
+      }
+      case 8 -> {
+        long leader = cluster.leader();
+        if (leader != 0) {
+          // To a named member (maybe cut off, maybe itself) or, with 0, the most up to date.
+          cluster.node(leader).transferLeadership(r.nextBoolean() ? any : 0);
         }
       }
       default -> cluster.restart(any);

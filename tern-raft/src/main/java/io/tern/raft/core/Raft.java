@@ -1,6 +1,7 @@
 package io.tern.raft.core;
 
 import io.tern.raft.NotLeaderException;
+import io.tern.raft.ProposalDroppedException;
 import io.tern.raft.core.log.RaftLog;
 import io.tern.raft.core.quorum.VoteResult;
 import io.tern.raft.core.read.ReadOnly;
@@ -51,6 +52,15 @@ public final class Raft {
   private HardState lastHardState;
   private SoftState lastSoftState;
   private Ready outstanding;
+
+  /** While leader: the member leadership is being handed to, or 0. */
+  private long leadTransferee;
+
+  /**
+   * No lease reads before this tick: a TIMEOUT_NOW lets its target collect votes that ignore the
+   * lease, so leases granted before it cannot be trusted until an election timeout after.
+   */
+  private long leaseBlockedUntil;
 
   /** While leader: request ids held by our log (see {@link #withoutDuplicates}). */
   private final HashMap<Long, Boolean> appendedRequests = new HashMap<>();
@@ -103,6 +113,10 @@ public final class Raft {
     }
     switch (role) {
       case LEADER -> {
+        if (leadTransferee != 0) {
+          throw new NotLeaderException(
+              leadTransferee, "member " + id + " is handing leadership to " + leadTransferee);
+        }
         appendEntries(proposals);
         bcastAppend();
       }
@@ -137,6 +151,64 @@ public final class Raft {
       default ->
           throw new NotLeaderException(0, "member " + id + " is campaigning in term " + term);
     }
+  }
+
+  /**
+   * Hands leadership to {@code target} (thesis 3.10), or with 0 to the most up-to-date other voter.
+   * The leader stops accepting proposals, brings the target's log up to date, then tells it to
+   * campaign at once (TIMEOUT_NOW). It gives up after an election timeout if the target has not
+   * taken over; the caller learns the outcome from the leader in later {@link SoftState}s.
+   *
+   * @throws NotLeaderException on a member that is not the leader
+   * @throws ProposalDroppedException when the target is not another voter
+   */
+  public void transferLeadership(long target) {
+    checkNoOutstandingReady();
+    if (role != Role.LEADER) {
+      throw new NotLeaderException(lead, "member " + id + " is not the leader");
+    }
+    long to = target == 0 ? mostUpToDateVoter() : target;
+    if (to == id) {
+      return;
+    }
+    if (to == 0 || !tracker.membership().isVoter(to) || tracker.get(to) == null) {
+      throw new ProposalDroppedException(
+          "cannot transfer leadership to " + (to == 0 ? "another voter: there is none" : to));
+    }
+    if (leadTransferee == to) {
+      return;
+    }
+    leadTransferee = to;
+    // The transfer is abandoned when this reaches an election timeout (tickHeartbeat).
+    electionElapsed = 0;
+    if (tracker.get(to).match() == log.lastIndex()) {
+      sendTimeoutNow(to);
+    } else {
+      sendAppends(to);
+    }
+  }
+
+  /** While leader: the member leadership is being handed to, or 0. */
+  public long leadTransferee() {
+    return leadTransferee;
+  }
+
+  private long mostUpToDateVoter() {
+    long best = 0;
+    long bestMatch = -1;
+    for (long v : tracker.membership().voters().ids()) {
+      Progress pr = tracker.get(v);
+      if (v != id && pr != null && pr.match() > bestMatch) {
+        best = v;
+        bestMatch = pr.match();
+      }
+    }
+    return best;
+  }
+
+  private void sendTimeoutNow(long to) {
+    leaseBlockedUntil = Math.max(leaseBlockedUntil, ticks + cfg.electionTicks());
+    send(msg(MessageType.TIMEOUT_NOW).to(to).term(term).build());
   }
 
   /** Feeds one message from another member. */
@@ -229,6 +301,9 @@ public final class Raft {
   private void stepLeader(Message m) {
     switch (m.type()) {
       case PROPOSE -> {
+        if (leadTransferee != 0) {
+          return; // the forwarding member times out and retries at the new leader
+        }
         List<Entry> fresh = withoutDuplicates(m.entries());
         if (!fresh.isEmpty()) {
           appendEntries(fresh);
@@ -292,6 +367,10 @@ public final class Raft {
         bcastAppend();
       } else {
         sendAppends(m.from());
+      }
+      if (m.from() == leadTransferee && pr.match() == log.lastIndex()) {
+        // Thesis 3.10: the target has every entry; it may campaign now.
+        sendTimeoutNow(m.from());
       }
     }
   }
@@ -454,7 +533,11 @@ public final class Raft {
    * drift margin covers members whose clocks tick slower than ours.
    */
   public boolean leaseValid() {
-    if (!cfg.leaseRead() || role != Role.LEADER || log.term(log.committed()) != term) {
+    if (!cfg.leaseRead()
+        || role != Role.LEADER
+        || leadTransferee != 0
+        || ticks < leaseBlockedUntil
+        || log.term(log.committed()) != term) {
       // Until it commits an entry of its term the leader's commit index may be stale (6.4).
       return false;
     }
@@ -493,6 +576,11 @@ public final class Raft {
     electionElapsed++;
     if (electionElapsed >= cfg.electionTicks()) {
       electionElapsed = 0;
+      if (leadTransferee != 0) {
+        // The target did not take over within an election timeout: keep leading.
+        leadTransferee = 0;
+        leaseBlockedUntil = Math.max(leaseBlockedUntil, ticks + cfg.electionTicks());
+      }
       if (cfg.checkQuorum()) {
         if (!tracker.quorumActive(id)) {
           // Raft thesis 6.2: a leader cut off from a quorum steps down.
@@ -686,6 +774,7 @@ public final class Raft {
     tracker.reset(log.lastIndex() + 1, id, log.stable());
     readOnly.reset();
     appendedRequests.clear();
+    leadTransferee = 0;
   }
 
   private void becomeFollower(long newTerm, long leader) {

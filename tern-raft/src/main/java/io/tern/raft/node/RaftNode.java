@@ -65,6 +65,7 @@ public final class RaftNode {
   private final Map<Long, List<PendingRead<?>>> readsByContext = new HashMap<>();
   private final TreeMap<Long, List<PendingRead<?>>> readsByIndex = new TreeMap<>();
 
+  private final List<PendingTransfer> transfers = new ArrayList<>();
   private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
   private boolean flushScheduled;
   private boolean stopped;
@@ -187,6 +188,42 @@ public final class RaftNode {
     return r.future;
   }
 
+  /**
+   * Asks this member, which must be the leader, to hand leadership to {@code target} (0: the most
+   * up-to-date other voter). Completes with the new leader's id once this member sees it lead.
+   * Fails with {@link NotLeaderException} if this member does not lead, {@link
+   * ProposalDroppedException} for a target that is not another voter, and {@link
+   * RequestTimeoutException} if the handover was abandoned (the target did not take over within an
+   * election timeout) or not seen in time.
+   */
+  public CompletableFuture<Long> transferLeadership(long target) {
+    Waiter<Long> w = new Waiter<>();
+    scheduler
+        .loop()
+        .execute(
+            () -> {
+              if (rejectIfStopped(w)) {
+                return;
+              }
+              try {
+                core.transferLeadership(target);
+              } catch (RaftException e) {
+                w.future.completeExceptionally(e);
+                return;
+              }
+              long expected = target == 0 ? core.leadTransferee() : target;
+              if (expected == id || expected == 0) {
+                w.future.complete(id);
+                return;
+              }
+              w.deadline = scheduler.nanoTime() + options.requestTimeoutNanos();
+              deadlines.addLast(w);
+              transfers.add(new PendingTransfer(w, expected));
+              scheduleFlush();
+            });
+    return w.future;
+  }
+
   /** A snapshot of this member's state, taken on the loop. */
   public CompletableFuture<NodeStatus> status() {
     CompletableFuture<NodeStatus> f = new CompletableFuture<>();
@@ -273,6 +310,14 @@ public final class RaftNode {
       return;
     }
     guarded(core::tick);
+    if (!transfers.isEmpty() && core.role() == Role.LEADER && core.leadTransferee() == 0) {
+      for (PendingTransfer t : transfers) {
+        t.waiter.future.completeExceptionally(
+            new RequestTimeoutException(
+                "member " + t.target + " did not take over within an election timeout"));
+      }
+      transfers.clear();
+    }
     expireRequests();
     scheduleFlush();
     tickTimer = scheduler.scheduleOnLoop(options.tickNanos(), this::onTick);
@@ -350,6 +395,17 @@ public final class RaftNode {
             core.term(),
             softState.leader());
       }
+    }
+    if (rd.softState() != null && !transfers.isEmpty()) {
+      long leader = rd.softState().leader();
+      transfers.removeIf(
+          t -> {
+            if (t.target == leader) {
+              t.waiter.future.complete(leader);
+              return true;
+            }
+            return t.waiter.future.isDone();
+          });
     }
     if (!rd.messages().isEmpty()) {
       transport.send(rd.messages());
@@ -546,6 +602,9 @@ public final class RaftNode {
     long requestId;
     long deadline;
   }
+
+  /** A leadership transfer waiting to see its target lead. */
+  private record PendingTransfer(Waiter<Long> waiter, long target) {}
 
   /** A read waiting for its read index to be applied. */
   private static final class PendingRead<T> extends Waiter<T> {
