@@ -3,14 +3,18 @@ package io.tern.raft.core;
 import io.tern.raft.NotLeaderException;
 import io.tern.raft.ProposalDroppedException;
 import io.tern.raft.core.log.RaftLog;
+import io.tern.raft.core.quorum.JointConfig;
+import io.tern.raft.core.quorum.MajorityConfig;
 import io.tern.raft.core.quorum.VoteResult;
 import io.tern.raft.core.read.ReadOnly;
 import io.tern.raft.core.tracker.Membership;
+import io.tern.raft.core.tracker.MembershipCodec;
 import io.tern.raft.core.tracker.Progress;
 import io.tern.raft.core.tracker.ProgressTracker;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.TreeMap;
 
 /**
  * The Raft protocol of one member as a deterministic state machine: no threads, no clock, no I/O.
@@ -30,6 +34,18 @@ public final class Raft {
   private final long id;
   private final RaftLog log;
   private final ProgressTracker tracker;
+
+  /** The configuration in force before any configuration entry of the log. */
+  private final Membership bootstrap;
+
+  /**
+   * Configurations installed by the configuration entries in the log, by index. The last one is in
+   * force from the moment it is appended (thesis 4.1), committed or not.
+   */
+  private final TreeMap<Long, Installed> configs = new TreeMap<>();
+
+  private record Installed(long term, Membership membership) {}
+
   private final ReadOnly readOnly = new ReadOnly();
 
   private long term;
@@ -72,8 +88,14 @@ public final class Raft {
     this.log =
         new RaftLog(
             init.snapshotIndex(), init.snapshotTerm(), init.entries(), hs.commit(), init.applied());
+    this.bootstrap = init.membership();
+    for (Entry e : init.entries()) {
+      if (e.type() == EntryType.CONFIG) {
+        configs.put(e.index(), new Installed(e.term(), MembershipCodec.decode(e.data())));
+      }
+    }
     this.tracker =
-        new ProgressTracker(init.membership(), cfg.maxInflightMessages(), cfg.maxInflightBytes());
+        new ProgressTracker(currentMembership(), cfg.maxInflightMessages(), cfg.maxInflightBytes());
     this.term = hs.term();
     this.vote = hs.vote();
     this.lastHardState = hs;
@@ -209,6 +231,100 @@ public final class Raft {
   private void sendTimeoutNow(long to) {
     leaseBlockedUntil = Math.max(leaseBlockedUntil, ticks + cfg.electionTicks());
     send(msg(MessageType.TIMEOUT_NOW).to(to).term(term).build());
+  }
+
+  /**
+   * Proposes a new configuration (computed with {@code confchange.Changer} from {@link
+   * #membership()}). It takes effect on each member as soon as it is appended. A joint
+   * configuration is left automatically by the leader once it commits.
+   *
+   * @throws NotLeaderException on a member that is not the leader, or during a transfer
+   * @throws ProposalDroppedException while another change is in flight, or when a learner to be
+   *     promoted lags by more than {@link RaftConfig#maxPromotionLag()} entries
+   */
+  public void proposeMembership(Membership next, long requestId) {
+    checkNoOutstandingReady();
+    if (role != Role.LEADER || leadTransferee != 0) {
+      throw new NotLeaderException(
+          role == Role.LEADER ? leadTransferee : lead,
+          "member " + id + " cannot change membership");
+    }
+    Membership current = currentMembership();
+    if (current.voters().isJoint() || (!configs.isEmpty() && configs.lastKey() > log.committed())) {
+      throw new ProposalDroppedException("a membership change is already in progress");
+    }
+    if (next.voters().incoming().isEmpty()) {
+      throw new ProposalDroppedException("a configuration needs at least one voter");
+    }
+    for (long v : next.voters().incoming().voters()) {
+      if (current.learners().contains(v)) {
+        Progress pr = tracker.get(v);
+        long lag = log.lastIndex() - (pr == null ? 0 : pr.match());
+        if (lag > cfg.maxPromotionLag()) {
+          throw new ProposalDroppedException(
+              "learner " + v + " is " + lag + " entries behind; promote it once it has caught up");
+        }
+      }
+    }
+    appendConfig(next, requestId);
+  }
+
+  private void appendConfig(Membership next, long requestId) {
+    long index = log.lastIndex() + 1;
+    Entry e = new Entry(term, index, EntryType.CONFIG, requestId, MembershipCodec.encode(next));
+    log.appendPlaced(List.of(e));
+    configs.put(index, new Installed(term, next));
+    tracker.setMembership(next, index + 1);
+    bcastAppend();
+  }
+
+  private Membership currentMembership() {
+    return configs.isEmpty() ? bootstrap : configs.lastEntry().getValue().membership();
+  }
+
+  /**
+   * After a follower append from {@code from}: forgets configurations whose entries were replaced
+   * and installs those that arrived.
+   */
+  private void syncConfigs(long from, List<Entry> appended) {
+    boolean changed = false;
+    var it = configs.tailMap(from, true).entrySet().iterator();
+    while (it.hasNext()) {
+      var c = it.next();
+      if (log.term(c.getKey()) != c.getValue().term()) {
+        it.remove();
+        changed = true;
+      }
+    }
+    for (Entry e : appended) {
+      if (e.type() == EntryType.CONFIG && !configs.containsKey(e.index())) {
+        configs.put(e.index(), new Installed(e.term(), MembershipCodec.decode(e.data())));
+        changed = true;
+      }
+    }
+    if (changed) {
+      tracker.setMembership(currentMembership(), log.lastIndex() + 1);
+    }
+  }
+
+  /**
+   * On the leader after its commit index moved: leaves a committed joint configuration (thesis
+   * 4.3), and steps down once a configuration without it as voter is committed.
+   */
+  private void afterCommit() {
+    if (configs.isEmpty() || configs.lastKey() > log.committed()) {
+      return;
+    }
+    Membership current = currentMembership();
+    if (current.voters().isJoint()) {
+      appendConfig(
+          new Membership(
+              new JointConfig(current.voters().incoming(), MajorityConfig.EMPTY),
+              current.learners()),
+          0);
+    } else if (!current.isVoter(id)) {
+      becomeFollower(term, 0);
+    }
   }
 
   /** Feeds one message from another member. */
@@ -365,6 +481,7 @@ public final class Raft {
       }
       if (maybeCommit()) {
         bcastAppend();
+        afterCommit();
       } else {
         sendAppends(m.from());
       }
@@ -491,7 +608,10 @@ public final class Raft {
 
   private void bcastHeartbeat() {
     long round = readOnly.nextRound(ticks);
-    tracker.get(id).ackRound(round);
+    Progress self = tracker.get(id);
+    if (self != null) {
+      self.ackRound(round); // null while a leader removed from the configuration hands over
+    }
     long committed = log.committed();
     tracker.forEach(
         (to, pr) -> {
@@ -743,6 +863,7 @@ public final class Raft {
     }
     long lastNew = log.maybeAppend(m.index(), m.logTerm(), m.commit(), m.entries());
     if (lastNew >= 0) {
+      syncConfigs(m.index() + 1, m.entries());
       send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).index(lastNew).build());
       return;
     }
@@ -913,6 +1034,7 @@ public final class Raft {
       Progress self = tracker.get(id);
       if (self != null && self.maybeUpdate(log.stable()) && maybeCommit()) {
         bcastAppend();
+        afterCommit();
       }
     }
   }
@@ -960,8 +1082,9 @@ public final class Raft {
     return log;
   }
 
+  /** The configuration in force: the last one appended to the log. */
   public Membership membership() {
-    return tracker.membership();
+    return currentMembership();
   }
 
   /** The leader's progress of a member, or null. */

@@ -23,6 +23,8 @@ import java.util.random.RandomGenerator;
  * @param maxEntriesPerMessage entries batched into one append. Default 4096.
  * @param maxBytesPerMessage entry bytes batched into one append (at least one entry is always
  *     sent). Default 1 MiB.
+ * @param maxPromotionLag a learner is promoted to voter only when it lags the leader's log by at
+ *     most this many entries. Default 1000.
  * @param random the source of election timeout randomness (injected for determinism)
  */
 public record RaftConfig(
@@ -37,6 +39,7 @@ public record RaftConfig(
     long maxInflightBytes,
     int maxEntriesPerMessage,
     long maxBytesPerMessage,
+    long maxPromotionLag,
     RandomGenerator random) {
 
   public RaftConfig {
@@ -65,6 +68,9 @@ public record RaftConfig(
     if (maxInflightMessages < 1 || maxInflightBytes < 1) {
       throw new IllegalArgumentException("inflight limits must be positive");
     }
+    if (maxPromotionLag < 0) {
+      throw new IllegalArgumentException("maxPromotionLag must be >= 0");
+    }
     if (maxEntriesPerMessage < 1 || maxBytesPerMessage < 1) {
       throw new IllegalArgumentException("message batch limits must be positive");
     }
@@ -86,6 +92,7 @@ public record RaftConfig(
         .maxInflightBytes(maxInflightBytes)
         .maxEntriesPerMessage(maxEntriesPerMessage)
         .maxBytesPerMessage(maxBytesPerMessage)
+        .maxPromotionLag(maxPromotionLag)
         .random(random);
   }
 
@@ -102,6 +109,7 @@ public record RaftConfig(
     private long maxInflightBytes = 64L << 20;
     private int maxEntriesPerMessage = 4096;
     private long maxBytesPerMessage = 1L << 20;
+    private long maxPromotionLag = 1000;
     private RandomGenerator random;
 
     private Builder(long id) {
@@ -158,6 +166,11 @@ public record RaftConfig(
       return this;
     }
 
+    public Builder maxPromotionLag(long v) {
+      maxPromotionLag = v;
+      return this;
+    }
+
     public Builder random(RandomGenerator v) {
       random = v;
       return this;
@@ -177,6 +190,7 @@ public record RaftConfig(
           maxInflightBytes,
           maxEntriesPerMessage,
           maxBytesPerMessage,
+          maxPromotionLag,
           random);
     }
   }

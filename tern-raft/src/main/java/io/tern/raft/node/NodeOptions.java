@@ -10,7 +10,8 @@ import java.util.TreeSet;
  * build.
  *
  * @param raft the core's configuration (its id is this member's id)
- * @param initialVoters the voters a brand-new cluster starts with; must include this member
+ * @param initialVoters the voters the cluster was first started with (a member added later passes
+ *     the same set, without itself: it learns its place from the configuration entries it receives)
  * @param tickNanos length of one core tick. Default 100 ms (with the core's default of 10 election
  *     ticks: a 1 s election timeout, as etcd's default).
  * @param requestTimeoutNanos how long a proposal or read waits before failing with {@link
@@ -27,9 +28,8 @@ public record NodeOptions(
   public NodeOptions {
     Objects.requireNonNull(raft, "raft");
     initialVoters = Set.copyOf(new TreeSet<>(initialVoters));
-    if (!initialVoters.contains(raft.id())) {
-      throw new IllegalArgumentException(
-          "initial voters " + initialVoters + " must include this member " + raft.id());
+    if (initialVoters.isEmpty()) {
+      throw new IllegalArgumentException("initial voters must not be empty");
     }
     if (tickNanos <= 0) {
       throw new IllegalArgumentException("tickNanos must be positive");

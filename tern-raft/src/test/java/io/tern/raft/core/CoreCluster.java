@@ -44,7 +44,7 @@ final class CoreCluster {
     for (int i = 0; i < b.size; i++) {
       ids[i] = i + 1;
     }
-    this.membership = Membership.ofVoters(ids);
+    this.membership = b.voters != null ? Membership.ofVoters(b.voters) : Membership.ofVoters(ids);
     for (long id : ids) {
       ModelDisk disk = b.disks.getOrDefault(id, new ModelDisk());
       CoreMember m = new CoreMember(id, disk);
@@ -65,11 +65,21 @@ final class CoreCluster {
   static final class Builder {
     private final int size;
     private long seed = 1;
+    private long[] voters;
     private UnaryOperator<RaftConfig.Builder> tweak = UnaryOperator.identity();
     private final Map<Long, ModelDisk> disks = new HashMap<>();
 
     private Builder(int size) {
       this.size = size;
+    }
+
+    /**
+     * The bootstrap voters, when not every member: the others start outside the configuration (to
+     * be added by a membership change).
+     */
+    Builder voters(long... v) {
+      voters = v;
+      return this;
     }
 
     Builder seed(long v) {

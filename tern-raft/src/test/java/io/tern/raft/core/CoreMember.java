@@ -43,7 +43,9 @@ final class CoreMember {
 
   /** Applied entries carrying a payload (not the leaders' no-ops). */
   List<Entry> appliedCommands() {
-    return applied.stream().filter(e -> e.data().length > 0).toList();
+    return applied.stream()
+        .filter(e -> e.type() == EntryType.NORMAL && e.data().length > 0)
+        .toList();
   }
 
   @Override
