@@ -29,6 +29,10 @@ public final class Cluster {
   private final SimOptions options;
   private final SimNetwork network;
   private final TreeMap<Long, Member> members = new TreeMap<>();
+
+  /** The voters the cluster was first started with; members added later start outside them. */
+  private final Set<Long> bootstrapIds = new TreeSet<>();
+
   private final Invariants invariants;
 
   /** One member: its disk survives crashes; everything else is per incarnation. */
@@ -85,6 +89,7 @@ public final class Cluster {
     this.invariants = new Invariants(this);
     for (long id = 1; id <= options.size(); id++) {
       members.put(id, new Member(id));
+      bootstrapIds.add(id);
     }
     for (long id : members.keySet()) {
       start(id);
@@ -172,7 +177,7 @@ public final class Cluster {
             .build();
     NodeOptions nodeOptions =
         NodeOptions.builder(raft)
-            .initialVoters(members.keySet())
+            .initialVoters(bootstrapIds)
             .tickNanos(options.tickNanos())
             .requestTimeoutNanos(options.requestTimeoutNanos())
             .build();
@@ -181,6 +186,19 @@ public final class Cluster {
     m.up = true;
     invariants.memberStarted(m);
     sim.trace("cluster.start", id, m.incarnation, 0, null);
+  }
+
+  /**
+   * Starts a brand-new member with an empty disk, outside the configuration: it receives nothing
+   * until a membership change adds it (as learner or voter).
+   *
+   * @return its id
+   */
+  public long addMember() {
+    long id = members.lastKey() + 1;
+    members.put(id, new Member(id));
+    start(id);
+    return id;
   }
 
   /** Crashes a member: volatile state and unsynced writes are lost, pending work is dropped. */
@@ -227,13 +245,17 @@ public final class Cluster {
       return false;
     }
     long term = member(l).node.core().term();
+    Set<Long> voters = member(l).node.core().membership().voters().ids();
     int agree = 0;
     for (Member m : members.values()) {
-      if (m.up && m.node.core().term() == term && m.node.core().leader() == l) {
+      if (m.up
+          && voters.contains(m.id)
+          && m.node.core().term() == term
+          && m.node.core().leader() == l) {
         agree++;
       }
     }
-    return agree > members.size() / 2;
+    return agree > voters.size() / 2;
   }
 
   /** Runs until {@code condition} holds or {@code withinNanos} pass; returns whether it held. */
@@ -254,8 +276,10 @@ public final class Cluster {
     if (lead.committed() != lead.lastIndex()) {
       return false;
     }
+    Set<Long> configured = member(l).node.core().membership().members();
     for (Member m : members.values()) {
       if (m.up
+          && configured.contains(m.id)
           && (m.stateMachine.appliedIndex() != lead.committed()
               || m.node.core().log().lastIndex() != lead.lastIndex())) {
         return false;
@@ -272,6 +296,22 @@ public final class Cluster {
         start(m.id);
       }
     }
+  }
+
+  /**
+   * Live members in the configuration of the current leader (all live members when there is no
+   * leader): members removed from the cluster keep running but stop receiving the log.
+   */
+  public List<Member> upConfiguredMembers() {
+    long l = leader();
+    Set<Long> configured = l == 0 ? members.keySet() : member(l).node.core().membership().members();
+    List<Member> out = new ArrayList<>();
+    for (Member m : upMembers()) {
+      if (configured.contains(m.id)) {
+        out.add(m);
+      }
+    }
+    return out;
   }
 
   /** Ids of live members, ascending. */

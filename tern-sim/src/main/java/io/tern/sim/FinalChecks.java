@@ -28,7 +28,7 @@ public final class FinalChecks {
     } catch (Invariants.InvariantViolation e) {
       return e.getMessage();
     }
-    List<Cluster.Member> up = cluster.upMembers();
+    List<Cluster.Member> up = cluster.upConfiguredMembers();
     Cluster.Member first = up.get(0);
     for (Cluster.Member m : up) {
       if (m.stateMachine().digest() != first.stateMachine().digest()

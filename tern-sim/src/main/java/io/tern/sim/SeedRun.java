@@ -124,6 +124,7 @@ public final class SeedRun {
         faults.randomAction();
       }
       cluster.healAll();
+      setup += ", " + faults.membershipSummary();
       sim.runFor(1_000 * MS);
       workload.drain();
       if (!cluster.runUntil(cluster::converged, 10_000 * MS)) {

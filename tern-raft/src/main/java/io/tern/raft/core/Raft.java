@@ -2,9 +2,8 @@ package io.tern.raft.core;
 
 import io.tern.raft.NotLeaderException;
 import io.tern.raft.ProposalDroppedException;
+import io.tern.raft.core.confchange.Changer;
 import io.tern.raft.core.log.RaftLog;
-import io.tern.raft.core.quorum.JointConfig;
-import io.tern.raft.core.quorum.MajorityConfig;
 import io.tern.raft.core.quorum.VoteResult;
 import io.tern.raft.core.read.ReadOnly;
 import io.tern.raft.core.tracker.Membership;
@@ -317,11 +316,7 @@ public final class Raft {
     }
     Membership current = currentMembership();
     if (current.voters().isJoint()) {
-      appendConfig(
-          new Membership(
-              new JointConfig(current.voters().incoming(), MajorityConfig.EMPTY),
-              current.learners()),
-          0);
+      appendConfig(Changer.leaveJoint(current), 0);
     } else if (!current.isVoter(id)) {
       becomeFollower(term, 0);
     }

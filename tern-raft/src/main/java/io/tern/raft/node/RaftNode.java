@@ -12,6 +12,9 @@ import io.tern.raft.core.ReadState;
 import io.tern.raft.core.Ready;
 import io.tern.raft.core.Role;
 import io.tern.raft.core.SoftState;
+import io.tern.raft.core.confchange.Changer;
+import io.tern.raft.core.confchange.ConfChange;
+import io.tern.raft.core.confchange.ConfChangeException;
 import io.tern.raft.core.quorum.JointConfig;
 import io.tern.raft.core.quorum.MajorityConfig;
 import io.tern.raft.core.tracker.Membership;
@@ -219,6 +222,50 @@ public final class RaftNode {
               w.deadline = scheduler.nanoTime() + options.requestTimeoutNanos();
               deadlines.addLast(w);
               transfers.add(new PendingTransfer(w, expected));
+              scheduleFlush();
+            });
+    return w.future;
+  }
+
+  /**
+   * Changes the membership: one change is applied directly (thesis 4.1), several go through joint
+   * consensus (thesis 4.3), which the leader leaves by itself. Completes once the change is
+   * committed and applied here. Fails with {@link ProposalDroppedException} when the change is
+   * invalid, another one is in flight or a learner to promote lags behind, with {@link
+   * NotLeaderException} off the leader, and with {@link RequestTimeoutException} when the outcome
+   * is unknown.
+   */
+  public CompletableFuture<Object> changeMembership(List<ConfChange> changes) {
+    Waiter<Object> w = new Waiter<>();
+    scheduler
+        .loop()
+        .execute(
+            () -> {
+              if (rejectIfStopped(w)) {
+                return;
+              }
+              Membership next;
+              try {
+                Membership current = core.membership();
+                next =
+                    changes.size() == 1
+                        ? Changer.simple(current, changes)
+                        : Changer.enterJoint(current, changes);
+              } catch (ConfChangeException e) {
+                w.future.completeExceptionally(new ProposalDroppedException(e.getMessage()));
+                return;
+              }
+              long rid = nextRequestId();
+              w.requestId = rid;
+              try {
+                core.proposeMembership(next, rid);
+              } catch (RaftException e) {
+                w.future.completeExceptionally(e);
+                return;
+              }
+              w.deadline = scheduler.nanoTime() + options.requestTimeoutNanos();
+              proposalWaiters.put(rid, w);
+              deadlines.addLast(w);
               scheduleFlush();
             });
     return w.future;

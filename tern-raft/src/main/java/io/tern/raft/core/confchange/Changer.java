@@ -78,8 +78,8 @@ public final class Changer {
   /**
    * Applies a batch directly, without a joint phase (thesis section 4.1). Safe only because the
    * voter set changes by at most one member: then every majority of the old voters intersects every
-   * majority of the new ones, so the two cannot decide independently. Any number of learners may
-   * be added or removed in the same batch, since learners take no part in majorities.
+   * majority of the new ones, so the two cannot decide independently. Any number of learners may be
+   * added or removed in the same batch, since learners take no part in majorities.
    *
    * <p>Unlike {@link #enterJoint}, starting from no voters is allowed: adding the first voter.
    *

@@ -99,7 +99,7 @@ public final class ProgressTracker {
     Map<Long, Boolean> active = new HashMap<>();
     progress.forEach(
         (id, p) -> {
-          if (!p.isLearner()) {
+          if (membership.isVoter(id)) { // a demoting learner still votes in the outgoing half
             active.put(id, id == self || p.recentActive());
           }
         });
