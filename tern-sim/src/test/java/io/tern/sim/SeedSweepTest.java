@@ -55,4 +55,16 @@ class SeedSweepTest {
     assertThat(b.operations()).isEqualTo(a.operations());
     assertThat(SeedRun.run(43).traceHash()).isNotEqualTo(a.traceHash());
   }
+
+  /**
+   * Seeds that once failed, kept as regression tests. 2005932: a candidate that the others'
+   * configuration no longer named campaigned one term behind forever, because stale-term votes got
+   * no reply (fixed: they are rejected with the current term, as Figure 2 says).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(longs = {2005932})
+  void seedsThatOnceFailed(long seed) {
+    SeedRun.Result r = SeedRun.run(seed);
+    assertThat(r.ok()).as("%s", r).isTrue();
+  }
 }

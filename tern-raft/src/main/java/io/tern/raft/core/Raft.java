@@ -362,6 +362,10 @@ public final class Raft {
         send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).build());
       } else if (m.type() == MessageType.PRE_VOTE) {
         send(msg(MessageType.PRE_VOTE_RESPONSE).to(m.from()).term(term).reject(true).build());
+      } else if (m.type() == MessageType.VOTE) {
+        // Figure 2: reply with our term. A candidate that nobody else sends to (members whose
+        // configuration no longer names it) would otherwise campaign one term behind forever.
+        send(msg(MessageType.VOTE_RESPONSE).to(m.from()).term(term).reject(true).build());
       }
       return;
     }
@@ -558,7 +562,11 @@ public final class Raft {
     while (maybeSendAppend(to, false)) {
       sent = true;
     }
-    if (!sent && tracker.get(to).sentCommit() < log.committed()) {
+    Progress pr = tracker.get(to);
+    boolean stuckProbe = pr.state() == Progress.State.PROBE && pr.match() < log.lastIndex();
+    if (!sent && (pr.sentCommit() < log.committed() || stuckProbe)) {
+      // An empty append still probes: if an earlier probe was lost, its answer (a rejection with
+      // a hint) is the only way the leader learns where this follower's log ends.
       maybeSendAppend(to, true);
     }
   }

@@ -885,4 +885,33 @@ class PaperTest {
     c.assertLogsEqual(1);
     assertThat(entries(c.raft(2)).subList(0, 5)).isEqualTo(log(1, 1, 2, 3, 3));
   }
+
+  /**
+   * Raft paper Figure 2 (Rules for all servers): a request with a stale term is answered with the
+   * current term, so a candidate behind in term catches up instead of campaigning behind forever.
+   */
+  @Test
+  void staleCandidateLearnsTheCurrentTermFromTheRejection() {
+    CoreCluster c = CoreCluster.builder(3).paper().build();
+    c.elect(1);
+    c.isolate(2);
+    c.campaign(2);
+    long staleTerm = c.raft(2).term();
+    c.heal();
+    // Member 3 moves two terms past member 2's next campaign meanwhile; 1 is out of the picture.
+    for (int i = 0; i < 3; i++) {
+      c.raft(3).campaign();
+      c.drain(3);
+    }
+    c.net.discardPending();
+    c.isolate(1);
+    assertThat(c.raft(3).term()).isGreaterThan(staleTerm + 1);
+
+    c.campaign(2);
+    c.deliverNow(m -> m.type() == MessageType.VOTE);
+    c.drainAll();
+    c.deliverNow(m -> m.type() == MessageType.VOTE_RESPONSE && m.to() == 2);
+    assertThat(c.raft(2).term()).isEqualTo(c.raft(3).term());
+    assertThat(c.raft(2).role()).isEqualTo(Role.FOLLOWER);
+  }
 }
