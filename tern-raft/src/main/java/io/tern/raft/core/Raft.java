@@ -478,10 +478,7 @@ public final class Raft {
         case REPLICATE -> pr.inflights().freeLe(m.index());
         case SNAPSHOT -> {}
       }
-      if (maybeCommit()) {
-        bcastAppend();
-        afterCommit();
-      } else {
+      if (!maybeCommit()) {
         sendAppends(m.from());
       }
       if (m.from() == leadTransferee && pr.match() == log.lastIndex()) {
@@ -529,7 +526,10 @@ public final class Raft {
 
   /**
    * Commits the highest index a quorum holds, if it is of the current term (Raft paper 5.4.2: a
-   * leader never commits entries of earlier terms by counting replicas).
+   * leader never commits entries of earlier terms by counting replicas), then tells the followers
+   * and acts on a committed configuration.
+   *
+   * @return whether the commit index moved
    */
   private boolean maybeCommit() {
     long mci = tracker.committed();
@@ -541,6 +541,8 @@ public final class Raft {
           handleReadIndex(d.context(), d.from());
         }
       }
+      bcastAppend();
+      afterCommit();
       return true;
     }
     return false;
@@ -1035,9 +1037,8 @@ public final class Raft {
     checkNoOutstandingReady();
     if (log.stableTo(index, term) && role == Role.LEADER) {
       Progress self = tracker.get(id);
-      if (self != null && self.maybeUpdate(log.stable()) && maybeCommit()) {
-        bcastAppend();
-        afterCommit();
+      if (self != null && self.maybeUpdate(log.stable())) {
+        maybeCommit();
       }
     }
   }

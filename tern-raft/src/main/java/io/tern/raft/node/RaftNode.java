@@ -152,9 +152,8 @@ public final class RaftNode {
               }
               long rid = nextRequestId();
               w.requestId = rid;
-              w.deadline = scheduler.nanoTime() + options.requestTimeoutNanos();
               proposalWaiters.put(rid, w);
-              deadlines.addLast(w);
+              expireInTime(w);
               batchedProposals.add(Entry.proposal(rid, data));
               batchedProposalWaiters.add(w);
               if (batchedProposals.size() >= options.maxProposalBatch()) {
@@ -178,8 +177,7 @@ public final class RaftNode {
               if (rejectIfStopped(r)) {
                 return;
               }
-              r.deadline = scheduler.nanoTime() + options.requestTimeoutNanos();
-              deadlines.addLast(r);
+              expireInTime(r);
               if (mode == ReadMode.LEASE && core.leaseValid()) {
                 // The lease proves no other leader exists: our commit index is current.
                 parkRead(r, core.log().committed());
@@ -219,8 +217,7 @@ public final class RaftNode {
                 w.future.complete(id);
                 return;
               }
-              w.deadline = scheduler.nanoTime() + options.requestTimeoutNanos();
-              deadlines.addLast(w);
+              expireInTime(w);
               transfers.add(new PendingTransfer(w, expected));
               scheduleFlush();
             });
@@ -263,9 +260,8 @@ public final class RaftNode {
                 w.future.completeExceptionally(e);
                 return;
               }
-              w.deadline = scheduler.nanoTime() + options.requestTimeoutNanos();
               proposalWaiters.put(rid, w);
-              deadlines.addLast(w);
+              expireInTime(w);
               scheduleFlush();
             });
     return w.future;
@@ -585,6 +581,12 @@ public final class RaftNode {
       w.future.completeExceptionally(
           new RequestTimeoutException("member " + id + ": no outcome in time"));
     }
+  }
+
+  /** Fails {@code w} with {@link RequestTimeoutException} if it has no outcome in time. */
+  private void expireInTime(Waiter<?> w) {
+    w.deadline = scheduler.nanoTime() + options.requestTimeoutNanos();
+    deadlines.addLast(w);
   }
 
   private long nextRequestId() {

@@ -56,11 +56,6 @@ public final class SerialThreadExecutor implements Executor, AutoCloseable {
     }
   }
 
-  /** Whether the caller runs on this executor's thread. */
-  public boolean inThread() {
-    return Thread.currentThread() == thread;
-  }
-
   @Override
   public void close() {
     running = false;

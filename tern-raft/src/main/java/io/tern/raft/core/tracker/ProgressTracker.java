@@ -120,10 +120,6 @@ public final class ProgressTracker {
     return membership.voters().voteResult(votes);
   }
 
-  public VoteResult tally() {
-    return membership.voters().voteResult(votes);
-  }
-
   public Map<Long, Boolean> votes() {
     return Collections.unmodifiableMap(votes);
   }
