@@ -3,12 +3,16 @@ package io.tern.sim;
 import io.tern.raft.core.Entry;
 import io.tern.raft.core.RaftConfig;
 import io.tern.raft.core.Role;
+import io.tern.raft.core.SnapshotMeta;
 import io.tern.raft.node.NodeOptions;
 import io.tern.raft.node.RaftNode;
 import io.tern.raft.node.StateMachine;
 import io.tern.sim.disk.SimDisk;
+import io.tern.sim.disk.SimSnapshotStore;
 import io.tern.sim.kv.KvStateMachine;
 import io.tern.sim.net.SimNetwork;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -39,6 +43,7 @@ public final class Cluster {
   public final class Member {
     private final long id;
     private final SimDisk disk;
+    private final SimSnapshotStore snapshots;
     private SimNodeScheduler scheduler;
     private RaftNode node;
     private KvStateMachine stateMachine;
@@ -51,6 +56,7 @@ public final class Cluster {
           new SimDisk(sim, id)
               .fsyncLatency(options.minFsyncNanos(), options.maxFsyncNanos())
               .setPartialPersistOnCrash(options.partialPersistOnCrash());
+      this.snapshots = new SimSnapshotStore(sim, id);
     }
 
     public long id() {
@@ -71,6 +77,10 @@ public final class Cluster {
 
     public SimDisk disk() {
       return disk;
+    }
+
+    public SimSnapshotStore snapshots() {
+      return snapshots;
     }
 
     public int incarnation() {
@@ -180,9 +190,20 @@ public final class Cluster {
             .initialVoters(bootstrapIds)
             .tickNanos(options.tickNanos())
             .requestTimeoutNanos(options.requestTimeoutNanos())
+            .snapshotEntries(options.snapshotEntries())
+            .snapshotTrailingEntries(options.snapshotTrailingEntries())
+            .snapshotChunkBytes(options.snapshotChunkBytes())
+            .snapshotWindowChunks(options.snapshotWindowChunks())
             .build();
     StateMachine checked = new CheckedStateMachine(m, m.stateMachine, invariants);
-    m.node = RaftNode.start(nodeOptions, m.disk.open(), network.endpoint(id), checked, m.scheduler);
+    m.node =
+        RaftNode.start(
+            nodeOptions,
+            m.disk.open(),
+            m.snapshots.open(),
+            network.endpoint(id),
+            checked,
+            m.scheduler);
     m.up = true;
     invariants.memberStarted(m);
     sim.trace("cluster.start", id, m.incarnation, 0, null);
@@ -210,6 +231,7 @@ public final class Cluster {
     m.up = false;
     m.scheduler.kill();
     m.disk.crash();
+    m.snapshots.crash();
     network.endpoint(id).close();
     sim.trace("cluster.crash", id, m.incarnation, 0, null);
   }
@@ -348,6 +370,17 @@ public final class Cluster {
     @Override
     public long appliedIndex() {
       return delegate.appliedIndex();
+    }
+
+    @Override
+    public SnapshotWriter snapshot() {
+      return delegate.snapshot();
+    }
+
+    @Override
+    public void restore(SnapshotMeta meta, InputStream data) throws IOException {
+      delegate.restore(meta, data);
+      invariants.restored(member, meta);
     }
   }
 }

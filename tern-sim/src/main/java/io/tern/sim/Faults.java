@@ -10,8 +10,9 @@ import java.util.random.RandomGenerator;
 
 /**
  * Random fault injection over a {@link Cluster}: crashes (losing unsynced writes), restarts, random
- * partitions, isolating or crashing the leader, one-way link cuts, healing. Each call to {@link
- * #randomAction()} draws one fault from the given random source.
+ * partitions, isolating or crashing the leader, one-way link cuts, healing, leadership transfers,
+ * membership changes and snapshots on demand. Each call to {@link #randomAction()} draws one fault
+ * from the given random source.
  */
 public final class Faults {
   /** Members ever started, added ones included, in one run. */
@@ -35,7 +36,7 @@ public final class Faults {
   public void randomAction() {
     List<Long> ids = new ArrayList<>(cluster.ids());
     long any = ids.get(r.nextInt(ids.size()));
-    switch (r.nextInt(12)) {
+    switch (r.nextInt(13)) {
       case 0 -> cluster.crash(any);
       case 1, 2 -> startOneDown();
       case 3 -> {
@@ -76,6 +77,11 @@ public final class Faults {
         }
       }
       case 9, 10 -> changeMembership();
+      case 11 -> {
+        if (cluster.isUp(any)) {
+          cluster.node(any).snapshot(); // on demand; failures (a crash meanwhile) are fine
+        }
+      }
       default -> cluster.restart(any);
     }
   }

@@ -3,7 +3,9 @@ package io.tern.sim;
 import io.tern.raft.core.Entry;
 import io.tern.raft.core.Raft;
 import io.tern.raft.core.Role;
+import io.tern.raft.core.SnapshotMeta;
 import io.tern.raft.core.log.RaftLog;
+import io.tern.sim.kv.KvStateMachine;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -154,6 +156,29 @@ public final class Invariants {
       fail(
           "member %d applied %s at index %d but term %d rid %d is committed there",
           m.id(), e, e.index(), c.term, c.requestId);
+    }
+  }
+
+  /**
+   * Called on the applier after a member's state machine was restored from a snapshot: what the
+   * snapshot says was applied at each index must be what was committed there.
+   */
+  void restored(Cluster.Member m, SnapshotMeta meta) {
+    KvStateMachine sm = m.stateMachine();
+    if (sm.appliedIndex() != meta.index()) {
+      fail(
+          "member %d restored snapshot %s but its machine is at %d",
+          m.id(), meta, sm.appliedIndex());
+    }
+    for (Map.Entry<Long, Committed> e : committed.headMap(meta.index(), true).entrySet()) {
+      KvStateMachine.Applied a = sm.appliedAt(e.getKey());
+      Committed c = e.getValue();
+      if (a == null || a.term() != c.term || a.requestId() != c.requestId) {
+        fail(
+            "member %d restored snapshot %s holding %s at index %d, but term %d rid %d is committed"
+                + " there",
+            m.id(), meta, a, e.getKey(), c.term, c.requestId);
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import io.tern.raft.node.ReadMode;
 import io.tern.sim.check.History;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 
 /**
@@ -61,6 +62,8 @@ public final class SeedRun {
   /** Runs one seed; with {@code traceLog} the result carries the tail of a readable trace. */
   public static Result run(long seed, boolean traceLog) {
     Simulation sim = new Simulation(seed);
+    // Typical runs take 10^4 to 10^6 events; far more means a livelock, reported as a failure.
+    sim.setEventLimit(20_000_000);
     if (traceLog) {
       sim.enableTraceLog(200_000);
     }
@@ -94,16 +97,36 @@ public final class SeedRun {
     if (slowDisk) {
       options = options.withFsync(1_000_000, 1_000_000 + r.nextInt(20_000_000));
     }
+    // Drawn from their own source so that adding them left the rest of each seed's setup as it was.
+    SplittableRandom rs = new SplittableRandom(seed ^ 0x5eed5a95L);
+    long snapshotEvery = rs.nextInt(4) == 0 ? 0 : new long[] {8, 20, 50, 150}[rs.nextInt(4)];
+    if (snapshotEvery > 0) {
+      options =
+          options.toBuilder()
+              .snapshotEntries(snapshotEvery)
+              .snapshotTrailingEntries(new long[] {0, 2, 10, 40}[rs.nextInt(4)])
+              .snapshotChunkBytes(new int[] {16, 128, 1024, 16384}[rs.nextInt(4)])
+              .snapshotWindowChunks(1 + rs.nextInt(4))
+              .build();
+    }
     String setup =
         String.format(
-            "%d members, preVote=%b checkQuorum=%b lease=%b, %s network, %s disk%s",
+            "%d members, preVote=%b checkQuorum=%b lease=%b, %s network, %s disk%s, %s",
             size,
             preVote,
             checkQuorum,
             lease,
             unreliable ? "unreliable" : "reliable",
             slowDisk ? "slow" : "fast",
-            tornTail ? " keeping a random part of unsynced writes on crash" : "");
+            tornTail ? " keeping a random part of unsynced writes on crash" : "",
+            snapshotEvery == 0
+                ? "no automatic snapshots"
+                : String.format(
+                    "snapshots every %d entries keeping %d, %d-byte chunks x%d",
+                    snapshotEvery,
+                    options.snapshotTrailingEntries(),
+                    options.snapshotChunkBytes(),
+                    options.snapshotWindowChunks()));
     History history = new History();
     Cluster cluster = null;
     String failure = null;
@@ -124,7 +147,7 @@ public final class SeedRun {
         faults.randomAction();
       }
       cluster.healAll();
-      setup += ", " + faults.membershipSummary();
+      setup += ", " + faults.membershipSummary() + ", " + snapshotSummary(cluster);
       sim.runFor(1_000 * MS);
       workload.drain();
       if (!cluster.runUntil(cluster::converged, 10_000 * MS)) {
@@ -145,6 +168,16 @@ public final class SeedRun {
         workload == null ? 0 : workload.acknowledged(),
         sim.traceHash(),
         traceLog ? String.join("\n", sim.traceTail(400)) : "");
+  }
+
+  private static String snapshotSummary(Cluster cluster) {
+    long taken = 0;
+    long installed = 0;
+    for (Cluster.Member m : cluster.members()) {
+      taken += m.snapshots().snapshotsCommitted();
+      installed += m.node().snapshotsInstalled();
+    }
+    return taken + " snapshots stored, " + installed + " installed from a leader";
   }
 
   private static String describe(Cluster cluster) {

@@ -9,12 +9,14 @@ import java.util.random.RandomGenerator;
 /**
  * The {@link Scheduler} of one node incarnation inside a {@link Simulation}.
  *
- * <p>{@link #loop()} and {@link #applier()} are serial executors: their tasks run one at a time in
- * submission order, each as its own simulation event. The loop runs a task as soon as it reaches
- * the head of its queue (zero delay, but still a separate event so other events due at the same
- * instant interleave deterministically); the applier waits a random latency, drawn per task from
- * {@code [minApplyLatency, maxApplyLatency]}, before each task (a task on the applier is one apply
- * batch).
+ * <p>{@link #loop()}, {@link #applier()} and {@link #background()} are serial executors: their
+ * tasks run one at a time in submission order, each as its own simulation event. The loop runs a
+ * task as soon as it reaches the head of its queue (zero delay, but still a separate event so other
+ * events due at the same instant interleave deterministically); the applier waits a random latency,
+ * drawn per task from {@code [minApplyLatency, maxApplyLatency]}, before each task (a task on the
+ * applier is one apply batch); the background executor likewise waits a random latency drawn from
+ * its own range ({@link #backgroundLatency}) before each task (a task there is, say, writing one
+ * snapshot, so its latency stands for the whole write).
  *
  * <p>{@link #kill()} models a crash: every task and timer not yet run becomes a no-op, and later
  * submissions are silently dropped (a dead process does nothing; throwing would only break the
@@ -29,12 +31,18 @@ public final class SimNodeScheduler implements Scheduler {
 
   public static final long DEFAULT_MAX_APPLY_LATENCY = 50_000;
 
+  /** Default bounds of the background executor's per-task latency. */
+  public static final long DEFAULT_MIN_BACKGROUND_LATENCY = 0;
+
+  public static final long DEFAULT_MAX_BACKGROUND_LATENCY = 200_000;
+
   private final Simulation sim;
   private final long nodeId;
   private final long clockOffset;
   private final RandomGenerator random;
   private final SerialExecutor loop;
   private final SerialExecutor applier;
+  private final SerialExecutor background;
   private boolean alive = true;
   private long droppedAfterKill;
 
@@ -64,6 +72,23 @@ public final class SimNodeScheduler implements Scheduler {
     this.random = sim.forkRandom();
     this.loop = new SerialExecutor("loop", 0, 0);
     this.applier = new SerialExecutor("apply", minApplyLatency, maxApplyLatency);
+    this.background =
+        new SerialExecutor(
+            "background", DEFAULT_MIN_BACKGROUND_LATENCY, DEFAULT_MAX_BACKGROUND_LATENCY);
+  }
+
+  /**
+   * Sets the bounds of the delay before each background task, in nanoseconds (inclusive); applies
+   * to tasks scheduled from now on.
+   */
+  public SimNodeScheduler backgroundLatency(long minNanos, long maxNanos) {
+    if (minNanos < 0 || maxNanos < minNanos) {
+      throw new IllegalArgumentException(
+          "bad background latency [" + minNanos + ", " + maxNanos + "]");
+    }
+    background.minLatency = minNanos;
+    background.maxLatency = maxNanos;
+    return this;
   }
 
   public long nodeId() {
@@ -83,6 +108,11 @@ public final class SimNodeScheduler implements Scheduler {
   @Override
   public Executor applier() {
     return applier;
+  }
+
+  @Override
+  public Executor background() {
+    return background;
   }
 
   @Override
@@ -111,6 +141,7 @@ public final class SimNodeScheduler implements Scheduler {
     sim.trace("node.kill", nodeId, loop.queue.size(), applier.queue.size(), null);
     loop.kill();
     applier.kill();
+    background.kill();
   }
 
   public boolean isAlive() {
@@ -127,6 +158,11 @@ public final class SimNodeScheduler implements Scheduler {
     return applier.tasksRun;
   }
 
+  /** Tasks run so far on the background executor. */
+  public long backgroundTasksRun() {
+    return background.tasksRun;
+  }
+
   /** Tasks and timers discarded because of {@link #kill()}. */
   public long droppedAfterKill() {
     return droppedAfterKill;
@@ -140,6 +176,11 @@ public final class SimNodeScheduler implements Scheduler {
   /** Number of tasks queued on the applier and not yet run. */
   public int applierBacklog() {
     return applier.queue.size();
+  }
+
+  /** Number of tasks queued on the background executor and not yet run. */
+  public int backgroundBacklog() {
+    return background.queue.size();
   }
 
   private final class Timer implements Cancellable {
@@ -176,8 +217,8 @@ public final class SimNodeScheduler implements Scheduler {
   /** Runs tasks one at a time, in order, each as a separate simulation event. */
   private final class SerialExecutor implements Executor {
     private final String name;
-    private final long minLatency;
-    private final long maxLatency;
+    private long minLatency;
+    private long maxLatency;
     private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
     private Simulation.Event next;
     private long tasksRun;

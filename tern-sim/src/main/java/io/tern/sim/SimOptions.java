@@ -25,7 +25,11 @@ public record SimOptions(
     long maxFsyncNanos,
     long minApplyLatencyNanos,
     long maxApplyLatencyNanos,
-    boolean partialPersistOnCrash) {
+    boolean partialPersistOnCrash,
+    long snapshotEntries,
+    long snapshotTrailingEntries,
+    int snapshotChunkBytes,
+    int snapshotWindowChunks) {
 
   public SimOptions {
     if (size < 1) {
@@ -67,6 +71,10 @@ public record SimOptions(
     b.minApplyLatencyNanos = minApplyLatencyNanos;
     b.maxApplyLatencyNanos = maxApplyLatencyNanos;
     b.partialPersistOnCrash = partialPersistOnCrash;
+    b.snapshotEntries = snapshotEntries;
+    b.snapshotTrailingEntries = snapshotTrailingEntries;
+    b.snapshotChunkBytes = snapshotChunkBytes;
+    b.snapshotWindowChunks = snapshotWindowChunks;
     return b;
   }
 
@@ -100,6 +108,18 @@ public record SimOptions(
     return toBuilder().minFsyncNanos(minNanos).maxFsyncNanos(maxNanos).build();
   }
 
+  /**
+   * Automatic snapshots every {@code entries} applied entries (0: none), keeping {@code trailing}
+   * entries behind each, sent in chunks of {@code chunkBytes}.
+   */
+  public SimOptions withSnapshots(long entries, long trailing, int chunkBytes) {
+    return toBuilder()
+        .snapshotEntries(entries)
+        .snapshotTrailingEntries(trailing)
+        .snapshotChunkBytes(chunkBytes)
+        .build();
+  }
+
   /** Whether the network loses or duplicates messages. */
   public boolean unreliable() {
     return dropProbability > 0 || duplicateProbability > 0;
@@ -128,6 +148,10 @@ public record SimOptions(
     private long minApplyLatencyNanos = 0;
     private long maxApplyLatencyNanos = 50_000;
     private boolean partialPersistOnCrash = false;
+    private long snapshotEntries = 0;
+    private long snapshotTrailingEntries = 5;
+    private int snapshotChunkBytes = 1024;
+    private int snapshotWindowChunks = 4;
 
     public Builder size(int v) {
       size = v;
@@ -235,6 +259,26 @@ public record SimOptions(
       return this;
     }
 
+    public Builder snapshotEntries(long v) {
+      snapshotEntries = v;
+      return this;
+    }
+
+    public Builder snapshotTrailingEntries(long v) {
+      snapshotTrailingEntries = v;
+      return this;
+    }
+
+    public Builder snapshotChunkBytes(int v) {
+      snapshotChunkBytes = v;
+      return this;
+    }
+
+    public Builder snapshotWindowChunks(int v) {
+      snapshotWindowChunks = v;
+      return this;
+    }
+
     public SimOptions build() {
       return new SimOptions(
           size,
@@ -257,7 +301,11 @@ public record SimOptions(
           maxFsyncNanos,
           minApplyLatencyNanos,
           maxApplyLatencyNanos,
-          partialPersistOnCrash);
+          partialPersistOnCrash,
+          snapshotEntries,
+          snapshotTrailingEntries,
+          snapshotChunkBytes,
+          snapshotWindowChunks);
     }
   }
 }

@@ -79,6 +79,71 @@ class SimNodeSchedulerTest {
   }
 
   @Test
+  void backgroundIsSerialWithItsOwnRandomLatency() {
+    Simulation sim = new Simulation(3);
+    SimNodeScheduler s = new SimNodeScheduler(sim, 1);
+    List<Long> times = new ArrayList<>();
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      int n = i;
+      s.background()
+          .execute(
+              () -> {
+                order.add(n);
+                times.add(sim.now());
+              });
+    }
+    assertThat(s.backgroundBacklog()).isEqualTo(30);
+    assertThat(s.applierBacklog()).isZero();
+
+    sim.runFor(100_000_000);
+
+    assertThat(order).isSorted().hasSize(30);
+    List<Long> gaps = new ArrayList<>();
+    long prev = 0;
+    for (long t : times) {
+      gaps.add(t - prev);
+      prev = t;
+    }
+    assertThat(gaps)
+        .allSatisfy(
+            g ->
+                assertThat(g)
+                    .isBetween(
+                        SimNodeScheduler.DEFAULT_MIN_BACKGROUND_LATENCY,
+                        SimNodeScheduler.DEFAULT_MAX_BACKGROUND_LATENCY));
+    assertThat(gaps.stream().distinct().count()).as("latency is random").isGreaterThan(1);
+    assertThat(s.backgroundTasksRun()).isEqualTo(30);
+    assertThat(s.backgroundBacklog()).isZero();
+
+    s.backgroundLatency(5_000_000, 5_000_000);
+    long start = sim.now();
+    s.background().execute(() -> times.add(sim.now()));
+    sim.runFor(10_000_000);
+    assertThat(times.get(times.size() - 1) - start).isEqualTo(5_000_000);
+  }
+
+  @Test
+  void killDropsQueuedBackgroundTasks() {
+    Simulation sim = new Simulation(1);
+    SimNodeScheduler s = new SimNodeScheduler(sim, 1).backgroundLatency(1_000, 1_000);
+    List<String> log = new ArrayList<>();
+    s.background().execute(() -> log.add("bg1"));
+    s.background().execute(() -> log.add("bg2"));
+    sim.runFor(1_000);
+    assertThat(log).containsExactly("bg1");
+
+    s.kill();
+    s.background().execute(() -> log.add("after kill"));
+    sim.runFor(1_000_000);
+
+    assertThat(log).containsExactly("bg1");
+    assertThat(s.droppedAfterKill()).isEqualTo(2);
+    assertThat(s.backgroundBacklog()).isZero();
+    assertThat(s.backgroundTasksRun()).isEqualTo(1);
+  }
+
+  @Test
   void timerFiresAfterItsDelayOnTheLoop() {
     Simulation sim = new Simulation(1);
     SimNodeScheduler s = new SimNodeScheduler(sim, 1);

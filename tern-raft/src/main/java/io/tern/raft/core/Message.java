@@ -20,6 +20,18 @@ import java.util.Objects;
  *       for a campaign started by leadership transfer.
  *   <li>READ_INDEX: {@code context} identifies the request; the response carries it back with
  *       {@code index} the read index, or {@code reject} if the leader could not serve it.
+ *   <li>SNAPSHOT (from the core to its own driver): send {@code to} the latest snapshot, whose
+ *       index is at least {@code index}.
+ *   <li>INSTALL_SNAPSHOT (from the driver to its own core, on behalf of leader {@code from} in
+ *       {@code term}): the snapshot {@code snapshot} is complete and durable here.
+ *   <li>SNAPSHOT_CHUNK (driver to driver): {@code data} of snapshot {@code snapshot} at {@code
+ *       offset}; {@code total} and {@code context} are the whole snapshot's length and CRC32C
+ *       (which together with the meta identify it), {@code checksum} the CRC32C of {@code data}.
+ *   <li>SNAPSHOT_CHUNK_ACK: {@code offset} is the next offset the receiver expects of the snapshot
+ *       at {@code index} identified by {@code context}; {@code rejectHint} is 1 when the sender
+ *       should resend from there (a gap, or a receiver that holds nothing of it); {@code commit} is
+ *       1 once the snapshot is installed; {@code reject}: the sender is a stale leader and should
+ *       stop.
  * </ul>
  */
 public final class Message {
@@ -34,6 +46,11 @@ public final class Message {
   private final boolean reject;
   private final long rejectHint;
   private final long context;
+  private final SnapshotMeta snapshot;
+  private final long offset;
+  private final long total;
+  private final long checksum;
+  private final byte[] data;
 
   public Message(
       MessageType type,
@@ -46,7 +63,12 @@ public final class Message {
       long commit,
       boolean reject,
       long rejectHint,
-      long context) {
+      long context,
+      SnapshotMeta snapshot,
+      long offset,
+      long total,
+      long checksum,
+      byte[] data) {
     this.type = Objects.requireNonNull(type, "type");
     this.from = from;
     this.to = to;
@@ -58,7 +80,14 @@ public final class Message {
     this.reject = reject;
     this.rejectHint = rejectHint;
     this.context = context;
+    this.snapshot = snapshot;
+    this.offset = offset;
+    this.total = total;
+    this.checksum = checksum;
+    this.data = data == null ? EMPTY : data;
   }
+
+  private static final byte[] EMPTY = new byte[0];
 
   public static Builder builder(MessageType type) {
     return new Builder(type);
@@ -75,7 +104,12 @@ public final class Message {
         .commit(commit)
         .reject(reject)
         .rejectHint(rejectHint)
-        .context(context);
+        .context(context)
+        .snapshot(snapshot)
+        .offset(offset)
+        .total(total)
+        .checksum(checksum)
+        .data(data);
   }
 
   public MessageType type() {
@@ -122,9 +156,31 @@ public final class Message {
     return context;
   }
 
+  /** The snapshot described (SNAPSHOT_CHUNK, INSTALL_SNAPSHOT), or null. */
+  public SnapshotMeta snapshot() {
+    return snapshot;
+  }
+
+  public long offset() {
+    return offset;
+  }
+
+  public long total() {
+    return total;
+  }
+
+  public long checksum() {
+    return checksum;
+  }
+
+  /** Chunk content (SNAPSHOT_CHUNK); not copied, do not modify. */
+  public byte[] data() {
+    return data;
+  }
+
   /** Payload bytes (entries' sizes); what the network is charged for besides a fixed header. */
   public long payloadBytes() {
-    long n = 0;
+    long n = data.length;
     for (Entry e : entries) {
       n += e.sizeBytes();
     }
@@ -161,6 +217,22 @@ public final class Message {
       case READ_INDEX_RESPONSE ->
           sb.append(" ctx=").append(context).append(reject ? " REJECT" : " idx=" + index);
       case TIMEOUT_NOW -> {}
+      case SNAPSHOT -> sb.append(" idx>=").append(index);
+      case INSTALL_SNAPSHOT -> sb.append(" snap=").append(snapshot);
+      case SNAPSHOT_CHUNK ->
+          sb.append(" snap=")
+              .append(snapshot == null ? "?" : snapshot.index() + "@" + snapshot.term())
+              .append(" off=")
+              .append(offset)
+              .append('/')
+              .append(total)
+              .append(" len=")
+              .append(data.length);
+      case SNAPSHOT_CHUNK_ACK ->
+          sb.append(" idx=")
+              .append(index)
+              .append(reject ? " REJECT" : commit == 1 ? " installed" : " next=" + offset)
+              .append(rejectHint == 1 ? " resend" : "");
     }
     return sb.toString();
   }
@@ -178,6 +250,11 @@ public final class Message {
     private boolean reject;
     private long rejectHint;
     private long context;
+    private SnapshotMeta snapshot;
+    private long offset;
+    private long total;
+    private long checksum;
+    private byte[] data;
 
     private Builder(MessageType type) {
       this.type = type;
@@ -233,9 +310,49 @@ public final class Message {
       return this;
     }
 
+    public Builder snapshot(SnapshotMeta v) {
+      snapshot = v;
+      return this;
+    }
+
+    public Builder offset(long v) {
+      offset = v;
+      return this;
+    }
+
+    public Builder total(long v) {
+      total = v;
+      return this;
+    }
+
+    public Builder checksum(long v) {
+      checksum = v;
+      return this;
+    }
+
+    public Builder data(byte[] v) {
+      data = v;
+      return this;
+    }
+
     public Message build() {
       return new Message(
-          type, from, to, term, logTerm, index, entries, commit, reject, rejectHint, context);
+          type,
+          from,
+          to,
+          term,
+          logTerm,
+          index,
+          entries,
+          commit,
+          reject,
+          rejectHint,
+          context,
+          snapshot,
+          offset,
+          total,
+          checksum,
+          data);
     }
   }
 }

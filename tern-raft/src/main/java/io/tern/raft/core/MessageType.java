@@ -20,7 +20,16 @@ public enum MessageType {
   READ_INDEX,
   READ_INDEX_RESPONSE,
   /** Leadership transfer: tells the target to campaign at once (thesis section 3.10). */
-  TIMEOUT_NOW;
+  TIMEOUT_NOW,
+  /**
+   * From the core to its driver: a follower needs the snapshot (it is behind the compacted log).
+   */
+  SNAPSHOT,
+  /** From the driver to its core: a snapshot received from the leader is complete and durable. */
+  INSTALL_SNAPSHOT,
+  /** One piece of a snapshot, between drivers; the cores never see it. */
+  SNAPSHOT_CHUNK,
+  SNAPSHOT_CHUNK_ACK;
 
   /** Whether this is a reply to a request of the given member's current term. */
   public boolean isResponse() {

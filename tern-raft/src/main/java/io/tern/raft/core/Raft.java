@@ -34,8 +34,17 @@ public final class Raft {
   private final RaftLog log;
   private final ProgressTracker tracker;
 
-  /** The configuration in force before any configuration entry of the log. */
-  private final Membership bootstrap;
+  /**
+   * The configuration in force before any configuration entry of the log: the bootstrap voters, or
+   * the membership recorded where the log was compacted or reset to a snapshot.
+   */
+  private Membership baseMembership;
+
+  /** The latest snapshot this member holds (what it sends to followers behind its log), or null. */
+  private SnapshotMeta latestSnapshot;
+
+  /** A snapshot from the leader the driver must install (persist, restore), until ready(). */
+  private SnapshotMeta pendingInstall;
 
   /**
    * Configurations installed by the configuration entries in the log, by index. The last one is in
@@ -87,7 +96,7 @@ public final class Raft {
     this.log =
         new RaftLog(
             init.snapshotIndex(), init.snapshotTerm(), init.entries(), hs.commit(), init.applied());
-    this.bootstrap = init.membership();
+    this.baseMembership = init.membership();
     for (Entry e : init.entries()) {
       if (e.type() == EntryType.CONFIG) {
         configs.put(e.index(), new Installed(e.term(), MembershipCodec.decode(e.data())));
@@ -278,7 +287,109 @@ public final class Raft {
   }
 
   private Membership currentMembership() {
-    return configs.isEmpty() ? bootstrap : configs.lastEntry().getValue().membership();
+    return configs.isEmpty() ? baseMembership : configs.lastEntry().getValue().membership();
+  }
+
+  /** The configuration in force at {@code index}, which must not be compacted away. */
+  public Membership membershipAt(long index) {
+    if (index < log.snapshotIndex()) {
+      throw new IllegalArgumentException(
+          "membership at "
+              + index
+              + " is compacted away (log starts after "
+              + log.snapshotIndex()
+              + ")");
+    }
+    var e = configs.floorEntry(index);
+    return e == null ? baseMembership : e.getValue().membership();
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * The driver holds a durable snapshot described by {@code meta}; followers behind the log are
+   * sent the latest one.
+   */
+  public void snapshotAvailable(SnapshotMeta meta) {
+    checkNoOutstandingReady();
+    if (latestSnapshot == null || meta.index() > latestSnapshot.index()) {
+      latestSnapshot = meta;
+    }
+  }
+
+  /** The latest snapshot the driver reported, or null. */
+  public SnapshotMeta latestSnapshot() {
+    return latestSnapshot;
+  }
+
+  /**
+   * Drops the log through {@code index}, which must be applied and covered by a snapshot reported
+   * with {@link #snapshotAvailable}.
+   *
+   * @return where the log now begins, for the driver to record in storage; null if the log already
+   *     began after {@code index}
+   */
+  public SnapshotMeta compact(long index) {
+    checkNoOutstandingReady();
+    if (index <= log.snapshotIndex()) {
+      return null;
+    }
+    if (latestSnapshot == null || index > latestSnapshot.index()) {
+      throw new IllegalStateException(
+          "compaction to " + index + " not covered by a snapshot (latest " + latestSnapshot + ")");
+    }
+    SnapshotMeta base = new SnapshotMeta(index, log.term(index), membershipAt(index));
+    log.compact(index);
+    baseMembership = base.membership();
+    configs.headMap(index, true).clear();
+    return base;
+  }
+
+  /**
+   * The transfer of a snapshot to {@code to} ended: with {@code ok} it was installed there and
+   * replication resumes after it; otherwise the leader probes again (and sends a snapshot again if
+   * the member is still behind the log).
+   */
+  public void reportSnapshot(long to, boolean ok) {
+    checkNoOutstandingReady();
+    Progress pr = role == Role.LEADER ? tracker.get(to) : null;
+    if (pr == null || pr.state() != Progress.State.SNAPSHOT) {
+      return;
+    }
+    pr.setLastAckTick(ticks);
+    if (ok) {
+      pr.becomeProbe();
+      sendAppends(to);
+    } else {
+      // Retried once the member answers a heartbeat, not at once: it may be down or slow.
+      pr.snapshotFailed();
+      pr.pauseProbe();
+    }
+  }
+
+  /** The follower side of a snapshot the driver received completely from leader m.from(). */
+  private void handleInstallSnapshot(Message m) {
+    SnapshotMeta snap = m.snapshot();
+    if (latestSnapshot == null || snap.index() > latestSnapshot.index()) {
+      latestSnapshot = snap; // durable in the driver's store before it was stepped in
+    }
+    if (snap.index() <= log.committed()) {
+      send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).index(log.committed()).build());
+      return;
+    }
+    if (log.matchTerm(snap.index(), snap.term())) {
+      // Our log holds the snapshot's last entry, so matches the leader's up to it (Log Matching).
+      log.commitTo(snap.index());
+      send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).index(snap.index()).build());
+      return;
+    }
+    // Raft paper 7: discard the whole log; the snapshot replaces it and the state machine.
+    log.restore(snap.index(), snap.term());
+    configs.clear();
+    baseMembership = snap.membership();
+    tracker.setMembership(baseMembership, log.lastIndex() + 1);
+    pendingInstall = snap;
+    send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).index(snap.index()).build());
   }
 
   /**
@@ -311,9 +422,11 @@ public final class Raft {
    * 4.3), and steps down once a configuration without it as voter is committed.
    */
   private void afterCommit() {
-    if (configs.isEmpty() || configs.lastKey() > log.committed()) {
+    if (!configs.isEmpty() && configs.lastKey() > log.committed()) {
       return;
     }
+    // With no configuration entry left in the log, the one in force is the compacted base: it is
+    // committed too, and may be a joint configuration still to be left.
     Membership current = currentMembership();
     if (current.voters().isJoint()) {
       appendConfig(Changer.leaveJoint(current), 0);
@@ -349,14 +462,13 @@ public final class Raft {
         // A pre-vote never changes our term.
       } else if (m.type() == MessageType.PRE_VOTE_RESPONSE && !m.reject()) {
         // Granted pre-votes carry the future term; we bump it ourselves when the pre-vote wins.
-      } else if (m.type() == MessageType.APPEND || m.type() == MessageType.HEARTBEAT) {
+      } else if (fromLeader(m.type())) {
         becomeFollower(m.term(), m.from());
       } else {
         becomeFollower(m.term(), 0);
       }
     } else if (m.term() < term) {
-      if ((cfg.checkQuorum() || cfg.preVote())
-          && (m.type() == MessageType.APPEND || m.type() == MessageType.HEARTBEAT)) {
+      if ((cfg.checkQuorum() || cfg.preVote()) && fromLeader(m.type())) {
         // A stale leader would never learn of the newer term if we stayed silent (with pre-vote
         // nobody campaigns against it at a higher term); tell it.
         send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).build());
@@ -374,6 +486,12 @@ public final class Raft {
       case VOTE, PRE_VOTE -> handleVoteRequest(m);
       default -> stepRole(m);
     }
+  }
+
+  private static boolean fromLeader(MessageType t) {
+    return t == MessageType.APPEND
+        || t == MessageType.HEARTBEAT
+        || t == MessageType.INSTALL_SNAPSHOT;
   }
 
   private boolean inLease() {
@@ -471,6 +589,11 @@ public final class Raft {
       return;
     }
     boolean updated = pr.maybeUpdate(m.index());
+    if (pr.state() == Progress.State.SNAPSHOT && pr.match() >= log.snapshotIndex()) {
+      // It caught up to where our log can serve it (its snapshot got installed, or it answered an
+      // append sent before the snapshot started).
+      pr.becomeProbe();
+    }
     if (updated || (pr.match() == m.index() && pr.state() == Progress.State.PROBE)) {
       pr.setLastAckTick(ticks);
       switch (pr.state()) {
@@ -581,8 +704,8 @@ public final class Raft {
     long prevIndex = pr.next() - 1;
     long prevTerm = log.term(prevIndex);
     if (prevTerm < 0) {
-      throw new IllegalStateException(
-          "member " + to + " needs entry " + prevIndex + " which this log no longer holds: " + log);
+      sendSnapshot(to, pr);
+      return false;
     }
     List<Entry> ents = log.slice(pr.next(), cfg.maxEntriesPerMessage(), cfg.maxBytesPerMessage());
     if (ents.isEmpty() && !sendIfEmpty) {
@@ -609,6 +732,23 @@ public final class Raft {
     // The follower commits no further than the last entry this append proves it holds.
     pr.sentEntries(ents.size(), bytes, Math.min(commit, prevIndex + ents.size()));
     return true;
+  }
+
+  /** The member needs entries compacted away: it gets the latest snapshot instead (paper 7). */
+  private void sendSnapshot(long to, Progress pr) {
+    if (!pr.recentActive()) {
+      return; // a snapshot to a member that may be down is wasted; wait until it answers
+    }
+    if (latestSnapshot == null || latestSnapshot.index() < log.snapshotIndex()) {
+      throw new IllegalStateException(
+          "log compacted through "
+              + log.snapshotIndex()
+              + " without a snapshot: "
+              + latestSnapshot);
+    }
+    pr.becomeSnapshot(latestSnapshot.index());
+    // Any snapshot at or after our compaction point will do: one already being sent is kept.
+    send(msg(MessageType.SNAPSHOT).to(to).term(term).index(log.snapshotIndex()).build());
   }
 
   private void bcastHeartbeat() {
@@ -746,7 +886,7 @@ public final class Raft {
     MessageType expected =
         role == Role.PRE_CANDIDATE ? MessageType.PRE_VOTE_RESPONSE : MessageType.VOTE_RESPONSE;
     switch (m.type()) {
-      case APPEND, HEARTBEAT -> {
+      case APPEND, HEARTBEAT, INSTALL_SNAPSHOT -> {
         // Raft paper 5.2: a candidate that hears from a leader of its term becomes a follower.
         becomeFollower(m.term(), m.from());
         stepFollower(m);
@@ -856,6 +996,11 @@ public final class Raft {
         }
       }
       case TIMEOUT_NOW -> hup(true);
+      case INSTALL_SNAPSHOT -> {
+        electionElapsed = 0;
+        lead = m.from();
+        handleInstallSnapshot(m);
+      }
       default -> {}
     }
   }
@@ -970,6 +1115,7 @@ public final class Raft {
     return !msgs.isEmpty()
         || !msgsAfterPersist.isEmpty()
         || !readStates.isEmpty()
+        || pendingInstall != null
         || log.persisting() < log.lastIndex()
         || log.hasNextCommitted()
         || !currentHardState().equals(lastHardState)
@@ -1000,7 +1146,9 @@ public final class Raft {
             msgsAfterPersist,
             log.nextCommitted(MAX_APPLY_BYTES),
             readStates,
-            ss.equals(lastSoftState) ? null : ss);
+            ss.equals(lastSoftState) ? null : ss,
+            pendingInstall);
+    pendingInstall = null;
     msgs = new ArrayList<>();
     msgsAfterPersist = new ArrayList<>();
     readStates = new ArrayList<>();

@@ -6,6 +6,9 @@ import java.util.List;
  * Everything the driver must do next, as one value. The ordering contract:
  *
  * <ol>
+ *   <li>If {@link #snapshot} is non-null: the log was replaced by that snapshot (received from the
+ *       leader and already durable in the snapshot store). Reset the stored log to it, before this
+ *       Ready's entries, and restore the state machine from it before applying anything later.
  *   <li>Hand {@link #hardState} (if non-null) and {@link #entries} to storage as one atomic write,
  *       after every earlier Ready's write.
  *   <li>{@link #messages} may be sent at once (leader appends and heartbeats may go out before the
@@ -26,11 +29,12 @@ public record Ready(
     List<Message> messagesAfterPersist,
     List<Entry> committedEntries,
     List<ReadState> readStates,
-    SoftState softState) {
+    SoftState softState,
+    SnapshotMeta snapshot) {
 
   /** Whether storage must be written for this Ready. */
   public boolean mustPersist() {
-    return hardState != null || !entries.isEmpty();
+    return hardState != null || !entries.isEmpty() || snapshot != null;
   }
 
   /** The last entry to persist (its index and term identify the write), or null. */

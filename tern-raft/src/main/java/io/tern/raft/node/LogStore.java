@@ -2,6 +2,7 @@ package io.tern.raft.node;
 
 import io.tern.raft.core.Entry;
 import io.tern.raft.core.HardState;
+import io.tern.raft.core.SnapshotMeta;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -9,14 +10,14 @@ import java.util.concurrent.CompletableFuture;
  * Durable storage of the Raft log and hard state, asynchronous so that one fsync can cover many
  * writes (group commit).
  *
- * <p>Contract: writes become durable in submission order, and their futures complete in that order.
- * A write that includes entries starting at index {@code i} replaces every stored entry at index
- * {@code >= i}. A write's future completes only once the write is durable (fsynced); it completes
- * exceptionally if it can never become durable, after which the store accepts nothing more. Futures
- * may complete on any thread.
+ * <p>Contract: writes, resets and compactions take effect in submission order, and their futures
+ * complete in that order. A write that includes entries starting at index {@code i} replaces every
+ * stored entry at index {@code >= i}. A future completes only once its operation is durable
+ * (fsynced); it completes exceptionally if it can never become durable, after which the store
+ * accepts nothing more. Futures may complete on any thread.
  */
 public interface LogStore {
-  /** Reads what earlier incarnations made durable. Called once, before any {@link #write}. */
+  /** Reads what earlier incarnations made durable. Called once, before anything else. */
   PersistentState load();
 
   /**
@@ -25,6 +26,20 @@ public interface LogStore {
    * @return completes once durable
    */
   CompletableFuture<Void> write(HardState hardState, List<Entry> entries);
+
+  /**
+   * Discards every entry and makes the log begin after {@code base} (a snapshot was installed),
+   * atomically with {@code hardState} (if non-null). Later writes append from {@code base.index() +
+   * 1}.
+   */
+  CompletableFuture<Void> reset(HardState hardState, SnapshotMeta base);
+
+  /**
+   * Discards entries through {@code base.index()}, which a durable snapshot covers, and records
+   * {@code base} as where the log begins. Entries after it are kept. The store may reclaim space
+   * lazily; a crash may leave the old entries in place.
+   */
+  CompletableFuture<Void> compact(SnapshotMeta base);
 
   /** Releases resources. Writes not yet durable may be lost, as in a crash. */
   void close();

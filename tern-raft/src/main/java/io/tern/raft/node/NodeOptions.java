@@ -17,13 +17,23 @@ import java.util.TreeSet;
  * @param requestTimeoutNanos how long a proposal or read waits before failing with {@link
  *     io.tern.raft.RequestTimeoutException}. Default 5 s.
  * @param maxProposalBatch proposals handed to the core in one batch. Default 4096.
+ * @param snapshotEntries take a snapshot once this many entries were applied since the last one
+ *     (etcd's --snapshot-count); 0 disables automatic snapshots. Default 10,000.
+ * @param snapshotTrailingEntries entries kept in the log behind a snapshot, so a follower that lags
+ *     by fewer still catches up from the log. Default 5,000.
+ * @param snapshotChunkBytes size of the chunks a snapshot is sent in. Default 1 MiB.
+ * @param snapshotWindowChunks chunks in flight to one follower before it acknowledges. Default 4.
  */
 public record NodeOptions(
     RaftConfig raft,
     Set<Long> initialVoters,
     long tickNanos,
     long requestTimeoutNanos,
-    int maxProposalBatch) {
+    int maxProposalBatch,
+    long snapshotEntries,
+    long snapshotTrailingEntries,
+    int snapshotChunkBytes,
+    int snapshotWindowChunks) {
 
   public NodeOptions {
     Objects.requireNonNull(raft, "raft");
@@ -40,6 +50,18 @@ public record NodeOptions(
     if (maxProposalBatch < 1) {
       throw new IllegalArgumentException("maxProposalBatch must be >= 1");
     }
+    if (snapshotEntries < 0) {
+      throw new IllegalArgumentException("snapshotEntries must be >= 0 (0 disables)");
+    }
+    if (snapshotTrailingEntries < 0) {
+      throw new IllegalArgumentException("snapshotTrailingEntries must be >= 0");
+    }
+    if (snapshotChunkBytes < 1 || snapshotChunkBytes > (64 << 20)) {
+      throw new IllegalArgumentException("snapshotChunkBytes must be in [1, 64 MiB]");
+    }
+    if (snapshotWindowChunks < 1) {
+      throw new IllegalArgumentException("snapshotWindowChunks must be >= 1");
+    }
   }
 
   public static Builder builder(RaftConfig raft) {
@@ -53,6 +75,10 @@ public record NodeOptions(
     private long tickNanos = 100_000_000L;
     private long requestTimeoutNanos = 5_000_000_000L;
     private int maxProposalBatch = 4096;
+    private long snapshotEntries = 10_000;
+    private long snapshotTrailingEntries = 5_000;
+    private int snapshotChunkBytes = 1 << 20;
+    private int snapshotWindowChunks = 4;
 
     private Builder(RaftConfig raft) {
       this.raft = raft;
@@ -78,8 +104,37 @@ public record NodeOptions(
       return this;
     }
 
+    public Builder snapshotEntries(long v) {
+      snapshotEntries = v;
+      return this;
+    }
+
+    public Builder snapshotTrailingEntries(long v) {
+      snapshotTrailingEntries = v;
+      return this;
+    }
+
+    public Builder snapshotChunkBytes(int v) {
+      snapshotChunkBytes = v;
+      return this;
+    }
+
+    public Builder snapshotWindowChunks(int v) {
+      snapshotWindowChunks = v;
+      return this;
+    }
+
     public NodeOptions build() {
-      return new NodeOptions(raft, initialVoters, tickNanos, requestTimeoutNanos, maxProposalBatch);
+      return new NodeOptions(
+          raft,
+          initialVoters,
+          tickNanos,
+          requestTimeoutNanos,
+          maxProposalBatch,
+          snapshotEntries,
+          snapshotTrailingEntries,
+          snapshotChunkBytes,
+          snapshotWindowChunks);
     }
   }
 }

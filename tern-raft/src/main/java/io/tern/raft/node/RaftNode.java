@@ -5,12 +5,15 @@ import io.tern.raft.ProposalDroppedException;
 import io.tern.raft.RaftException;
 import io.tern.raft.RequestTimeoutException;
 import io.tern.raft.core.Entry;
+import io.tern.raft.core.HardState;
 import io.tern.raft.core.InitialState;
 import io.tern.raft.core.Message;
+import io.tern.raft.core.MessageType;
 import io.tern.raft.core.Raft;
 import io.tern.raft.core.ReadState;
 import io.tern.raft.core.Ready;
 import io.tern.raft.core.Role;
+import io.tern.raft.core.SnapshotMeta;
 import io.tern.raft.core.SoftState;
 import io.tern.raft.core.confchange.Changer;
 import io.tern.raft.core.confchange.ConfChange;
@@ -19,6 +22,8 @@ import io.tern.raft.core.quorum.JointConfig;
 import io.tern.raft.core.quorum.MajorityConfig;
 import io.tern.raft.core.tracker.Membership;
 import io.tern.raft.core.tracker.Progress;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,6 +46,14 @@ import org.slf4j.LoggerFactory;
  * Scheduler#loop()}); the state machine and waiter completion run on {@link Scheduler#applier()}.
  * The public methods are thread-safe: they hand work to the loop. The simulator runs this same
  * class on simulated time.
+ *
+ * <p>Snapshots: after {@link NodeOptions#snapshotEntries()} applied entries (or on {@link
+ * #snapshot()}) the state machine captures its state on the apply thread and writes it on the
+ * background thread into the {@link SnapshotStore}; the log is then compacted up to {@link
+ * NodeOptions#snapshotTrailingEntries()} entries behind it. A follower behind the compacted log is
+ * streamed the latest snapshot by a {@link SnapshotSender}; its {@link SnapshotReceiver} commits it
+ * to its store and hands it to the core, which resets the log; the state machine is restored on the
+ * apply thread before anything later is applied.
  */
 public final class RaftNode {
   private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
@@ -48,6 +61,7 @@ public final class RaftNode {
   private final NodeOptions options;
   private final long id;
   private final LogStore store;
+  private final SnapshotStore snapshots;
   private final Transport transport;
   private final StateMachine stateMachine;
   private final Scheduler scheduler;
@@ -69,6 +83,29 @@ public final class RaftNode {
   private final TreeMap<Long, List<PendingRead<?>>> readsByIndex = new TreeMap<>();
 
   private final List<PendingTransfer> transfers = new ArrayList<>();
+
+  private final SnapshotReceiver receiver;
+  private final Map<Long, SnapshotSender> senders = new TreeMap<>();
+
+  /** Snapshots received from a leader, by index, until the core asks to install them. */
+  private final Map<Long, Snapshot> received = new HashMap<>();
+
+  /** Index of the latest durable snapshot here (0: none). */
+  private long lastSnapshotIndex;
+
+  private boolean snapshotting;
+  private volatile long snapshotsInstalled;
+  private List<CompletableFuture<Long>> snapshotWaiters = new ArrayList<>();
+
+  /** Callers of {@link #snapshot()} who asked while one was being taken: they need a fresh one. */
+  private List<CompletableFuture<Long>> snapshotWaitersNext = new ArrayList<>();
+
+  /**
+   * Bumped when the log is reset to a snapshot: durability reports of writes submitted before it
+   * describe entries the reset discarded, and must not be credited to the new log.
+   */
+  private long logEpoch;
+
   private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
   private boolean flushScheduled;
   private boolean stopped;
@@ -80,46 +117,117 @@ public final class RaftNode {
   private RaftNode(
       NodeOptions options,
       LogStore store,
+      SnapshotStore snapshots,
       Transport transport,
       StateMachine stateMachine,
       Scheduler scheduler) {
     this.options = options;
     this.id = options.raft().id();
     this.store = store;
+    this.snapshots = snapshots;
     this.transport = transport;
     this.stateMachine = stateMachine;
     this.scheduler = scheduler;
+    this.receiver = new SnapshotReceiver(id, snapshots);
     PersistentState durable = store.load();
-    long applied = stateMachine.appliedIndex();
-    Membership membership =
-        new Membership(
-            new JointConfig(new MajorityConfig(options.initialVoters()), MajorityConfig.EMPTY),
-            Set.of());
-    long snapshotIndex = durable.firstIndex() - 1;
-    if (snapshotIndex != 0) {
-      throw new IllegalStateException("compacted logs need snapshots, not supported yet");
+    Snapshot snap = snapshots.latest();
+    if (snap != null && stateMachine.appliedIndex() < snap.meta().index()) {
+      try (var in = snap.open()) {
+        stateMachine.restore(snap.meta(), in);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot restore snapshot " + snap.meta(), e);
+      }
     }
+    SnapshotMeta base = durable.base();
+    if (base == null) {
+      Membership initial =
+          new Membership(
+              new JointConfig(new MajorityConfig(options.initialVoters()), MajorityConfig.EMPTY),
+              Set.of());
+      base = new SnapshotMeta(0, 0, initial);
+    }
+    List<Entry> entries = durable.entries();
+    SnapshotMeta reset = null;
+    if (snap != null
+        && snap.meta().index() > base.index()
+        && termAt(base, entries, snap.meta().index()) != snap.meta().term()) {
+      // The snapshot was installed but the log reset did not reach the disk before a crash: the
+      // log may hold entries the snapshot contradicts. Redo the reset first.
+      reset = snap.meta();
+      base = reset;
+      entries = List.of();
+    }
+    long applied = stateMachine.appliedIndex();
+    long last = base.index() + entries.size();
+    if (applied < base.index()) {
+      throw new IllegalStateException(
+          "member "
+              + id
+              + ": the state machine holds index "
+              + applied
+              + " but the log starts after "
+              + base.index()
+              + "; the snapshot covering the compacted entries is missing");
+    }
+    if (applied > last) {
+      throw new IllegalStateException(
+          "member "
+              + id
+              + ": the state machine holds index "
+              + applied
+              + " beyond the log's "
+              + last);
+    }
+    // Applied entries are committed, even if the commit index on disk lagged behind them.
+    HardState hs = durable.hardState();
+    hs = new HardState(hs.term(), hs.vote(), Math.max(hs.commit(), applied));
     this.core =
         new Raft(
             options.raft(),
-            new InitialState(
-                durable.hardState(), snapshotIndex, 0, durable.entries(), membership, applied));
+            new InitialState(hs, base.index(), base.term(), entries, base.membership(), applied));
+    if (snap != null) {
+      core.snapshotAvailable(snap.meta());
+      lastSnapshotIndex = snap.meta().index();
+    }
+    if (reset != null) {
+      LOG.info(
+          "member {} resets its log to snapshot {} (the reset was lost in a crash)", id, reset);
+      lastWrite = store.reset(hs, reset);
+      lastWrite.whenComplete(
+          (ok, err) -> {
+            if (err != null) {
+              scheduler
+                  .loop()
+                  .execute(() -> fail(new IllegalStateException("log reset failed", err)));
+            }
+          });
+    }
     this.appliedIndex = applied;
     this.requestIdBase = options.raft().random().nextLong();
     this.readContextBase = options.raft().random().nextLong();
   }
 
+  private static long termAt(SnapshotMeta base, List<Entry> entries, long index) {
+    if (index == base.index()) {
+      return base.term();
+    }
+    long i = index - base.index() - 1;
+    return i < 0 || i >= entries.size() ? -1 : entries.get((int) i).term();
+  }
+
   /**
-   * Creates a node over its durable state and starts ticking and receiving. The store is loaded on
-   * the calling thread.
+   * Creates a node over its durable state and starts ticking and receiving. The stores are loaded
+   * and the state machine restored from the latest snapshot (if it is behind it) on the calling
+   * thread.
    */
   public static RaftNode start(
       NodeOptions options,
       LogStore store,
+      SnapshotStore snapshots,
       Transport transport,
       StateMachine stateMachine,
       Scheduler scheduler) {
-    RaftNode node = new RaftNode(options, store, transport, stateMachine, scheduler);
+    RaftNode node = new RaftNode(options, store, snapshots, transport, stateMachine, scheduler);
     node.scheduler.loop().execute(node::begin);
     return node;
   }
@@ -267,6 +375,35 @@ public final class RaftNode {
     return w.future;
   }
 
+  /**
+   * Takes a snapshot now, covering everything applied or queued for apply here, and compacts the
+   * log behind it. Completes with the snapshot's index once it is durable.
+   */
+  public CompletableFuture<Long> snapshot() {
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    scheduler
+        .loop()
+        .execute(
+            () -> {
+              if (stopped) {
+                f.completeExceptionally(new ProposalDroppedException("member " + id + " stopped"));
+                return;
+              }
+              if (snapshotting) {
+                snapshotWaitersNext.add(f);
+                return;
+              }
+              long upTo = core.log().applying();
+              if (upTo <= lastSnapshotIndex) {
+                f.complete(lastSnapshotIndex);
+                return;
+              }
+              snapshotWaiters.add(f);
+              guarded(() -> takeSnapshot(upTo));
+            });
+    return f;
+  }
+
   /** A snapshot of this member's state, taken on the loop. */
   public CompletableFuture<NodeStatus> status() {
     CompletableFuture<NodeStatus> f = new CompletableFuture<>();
@@ -295,6 +432,11 @@ public final class RaftNode {
   /** The index applied to the state machine; readable from any thread. */
   public long appliedIndex() {
     return appliedIndex;
+  }
+
+  /** Snapshots received from a leader and installed by this incarnation. */
+  public long snapshotsInstalled() {
+    return snapshotsInstalled;
   }
 
   /** The error that stopped this node, or null. */
@@ -343,7 +485,13 @@ public final class RaftNode {
                 LOG.warn("member {} dropped a message for {}: {}", id, m.to(), m);
                 return;
               }
-              guarded(() -> core.step(m));
+              switch (m.type()) {
+                case SNAPSHOT_CHUNK -> guarded(() -> onSnapshotChunk(m));
+                case SNAPSHOT_CHUNK_ACK -> guarded(() -> onSnapshotAck(m));
+                case SNAPSHOT, INSTALL_SNAPSHOT ->
+                    LOG.warn("member {} dropped a local-only message from the network: {}", id, m);
+                default -> guarded(() -> core.step(m));
+              }
               scheduleFlush();
             });
   }
@@ -353,6 +501,9 @@ public final class RaftNode {
       return;
     }
     guarded(core::tick);
+    if (!senders.isEmpty()) {
+      guarded(this::tickSenders);
+    }
     if (!transfers.isEmpty() && core.role() == Role.LEADER && core.leadTransferee() == 0) {
       for (PendingTransfer t : transfers) {
         t.waiter.future.completeExceptionally(
@@ -450,26 +601,16 @@ public final class RaftNode {
             return t.waiter.future.isDone();
           });
     }
-    if (!rd.messages().isEmpty()) {
-      transport.send(rd.messages());
+    if (!senders.isEmpty() && (core.role() != Role.LEADER || core.term() != senderTerm())) {
+      senders.clear(); // the cores reset every follower's progress on a change of leader
     }
-    if (rd.mustPersist()) {
-      Entry last = rd.lastEntry();
-      CompletableFuture<Void> write = store.write(rd.hardState(), rd.entries());
-      lastWrite = write;
-      write.whenComplete(
-          (ok, err) ->
-              scheduler
-                  .loop()
-                  .execute(
-                      () -> {
-                        if (err != null) {
-                          fail(new IllegalStateException("log store write failed", err));
-                        } else if (!stopped && last != null) {
-                          guarded(() -> core.persisted(last.index(), last.term()));
-                          scheduleFlush();
-                        }
-                      }));
+    if (!rd.messages().isEmpty()) {
+      transport.send(withoutSnapshotRequests(rd.messages()));
+    }
+    if (rd.snapshot() != null) {
+      installSnapshot(rd);
+    } else if (rd.mustPersist()) {
+      persist(rd.hardState(), rd.entries());
     }
     if (!rd.messagesAfterPersist().isEmpty()) {
       List<Message> after = rd.messagesAfterPersist();
@@ -493,6 +634,11 @@ public final class RaftNode {
       long last = entries.get(entries.size() - 1).index();
       List<PendingRead<?>> reads = takeReadsUpTo(last);
       scheduler.applier().execute(() -> applyBatch(entries, reads));
+      if (options.snapshotEntries() > 0
+          && !snapshotting
+          && last - lastSnapshotIndex >= options.snapshotEntries()) {
+        takeSnapshot(last);
+      }
     }
     for (ReadState rs : rd.readStates()) {
       List<PendingRead<?>> reads = readsByContext.remove(rs.context());
@@ -502,6 +648,304 @@ public final class RaftNode {
         }
       }
     }
+  }
+
+  private void persist(HardState hardState, List<Entry> entries) {
+    Entry last = entries.isEmpty() ? null : entries.get(entries.size() - 1);
+    long epoch = logEpoch;
+    CompletableFuture<Void> write = store.write(hardState, entries);
+    lastWrite = write;
+    write.whenComplete(
+        (ok, err) ->
+            scheduler
+                .loop()
+                .execute(
+                    () -> {
+                      if (err != null) {
+                        fail(new IllegalStateException("log store write failed", err));
+                      } else if (!stopped && last != null && epoch == logEpoch) {
+                        guarded(() -> core.persisted(last.index(), last.term()));
+                        scheduleFlush();
+                      }
+                    }));
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** Captures the state machine after index {@code upTo} (everything queued for apply so far). */
+  private void takeSnapshot(long upTo) {
+    SnapshotMeta meta = new SnapshotMeta(upTo, core.log().term(upTo), core.membershipAt(upTo));
+    snapshotting = true;
+    scheduler
+        .applier()
+        .execute(
+            () -> {
+              if (stateMachine.appliedIndex() != upTo) {
+                IllegalStateException e =
+                    new IllegalStateException(
+                        "snapshot at "
+                            + upTo
+                            + " but the state machine is at "
+                            + stateMachine.appliedIndex());
+                scheduler.loop().execute(() -> fail(e));
+                return;
+              }
+              StateMachine.SnapshotWriter writer = stateMachine.snapshot();
+              scheduler.background().execute(() -> writeSnapshot(meta, writer));
+            });
+  }
+
+  /** On the background thread. */
+  private void writeSnapshot(SnapshotMeta meta, StateMachine.SnapshotWriter writer) {
+    Snapshot snap = null;
+    Exception error = null;
+    SnapshotSink sink = null;
+    try {
+      sink = snapshots.create(meta);
+      writer.writeTo(sink.out());
+      snap = sink.commit();
+    } catch (IOException | RuntimeException e) {
+      error = e;
+      if (sink != null) {
+        sink.abort();
+      }
+    }
+    Snapshot done = snap;
+    Exception failed = error;
+    scheduler.loop().execute(() -> snapshotWritten(meta, done, failed));
+  }
+
+  private void snapshotWritten(SnapshotMeta meta, Snapshot snap, Exception error) {
+    snapshotting = false;
+    List<CompletableFuture<Long>> waiters = snapshotWaiters;
+    snapshotWaiters = snapshotWaitersNext;
+    snapshotWaitersNext = new ArrayList<>();
+    if (stopped) {
+      return;
+    }
+    if (error != null) {
+      LOG.warn("member {} failed to write snapshot {}", id, meta, error);
+      waiters.forEach(w -> w.completeExceptionally(error));
+    } else {
+      LOG.debug("member {} took snapshot {} ({} bytes)", id, meta, snap.size());
+      lastSnapshotIndex = Math.max(lastSnapshotIndex, meta.index());
+      guarded(
+          () -> {
+            core.snapshotAvailable(meta);
+            compactBehind(meta.index());
+          });
+      waiters.forEach(w -> w.complete(meta.index()));
+    }
+    if (!snapshotWaiters.isEmpty()) {
+      long upTo = core.log().applying();
+      if (upTo > lastSnapshotIndex) {
+        guarded(() -> takeSnapshot(upTo));
+      } else {
+        snapshotWaiters.forEach(w -> w.complete(lastSnapshotIndex));
+        snapshotWaiters = new ArrayList<>();
+      }
+    }
+  }
+
+  private void compactBehind(long snapshotIndex) {
+    long to = Math.min(snapshotIndex - options.snapshotTrailingEntries(), core.log().applied());
+    for (SnapshotSender sender : senders.values()) {
+      // The follower needs the entries right after the snapshot it is being sent (as etcd does).
+      to = Math.min(to, sender.snapshot().meta().index());
+    }
+    if (to <= core.log().snapshotIndex()) {
+      return;
+    }
+    SnapshotMeta base = core.compact(to);
+    store
+        .compact(base)
+        .whenComplete(
+            (ok, err) -> {
+              if (err != null) {
+                scheduler
+                    .loop()
+                    .execute(() -> fail(new IllegalStateException("log compaction failed", err)));
+              }
+            });
+  }
+
+  /** Leader side: the core asks for snapshots to be sent; they do not go to the transport. */
+  private List<Message> withoutSnapshotRequests(List<Message> msgs) {
+    List<Message> out = null;
+    for (int i = 0; i < msgs.size(); i++) {
+      Message m = msgs.get(i);
+      if (m.type() == MessageType.SNAPSHOT) {
+        if (out == null) {
+          out = new ArrayList<>(msgs.subList(0, i));
+        }
+        startSender(m.to(), m.index());
+      } else if (out != null) {
+        out.add(m);
+      }
+    }
+    return out == null ? msgs : out;
+  }
+
+  private long senderTerm() {
+    return senders.isEmpty() ? 0 : senders.values().iterator().next().term();
+  }
+
+  private void startSender(long to, long minIndex) {
+    Snapshot snap = snapshots.latest();
+    if (snap == null || snap.meta().index() < minIndex) {
+      throw new IllegalStateException(
+          "member "
+              + id
+              + " must send snapshot "
+              + minIndex
+              + " but holds "
+              + (snap == null ? "none" : snap.meta()));
+    }
+    SnapshotSender existing = senders.get(to);
+    if (existing != null
+        && existing.term() == core.term()
+        && existing.snapshot().meta().index() >= minIndex) {
+      return; // still good: restarting it with a newer snapshot could starve a slow follower
+    }
+    int heartbeat = options.raft().heartbeatTicks();
+    SnapshotSender sender =
+        new SnapshotSender(
+            id,
+            to,
+            core.term(),
+            snap,
+            options.snapshotChunkBytes(),
+            options.snapshotWindowChunks(),
+            Math.max(2, 2 * heartbeat),
+            Math.max(4, 2 * options.raft().electionTicks()));
+    senders.put(to, sender);
+    LOG.debug("member {} sends snapshot {} ({} bytes) to {}", id, snap.meta(), snap.size(), to);
+    pump(sender);
+  }
+
+  private void pump(SnapshotSender sender) {
+    List<Message> chunks;
+    try {
+      chunks = sender.pump();
+    } catch (IOException e) {
+      LOG.warn("member {} cannot read snapshot {}", id, sender.snapshot().meta(), e);
+      endSender(sender, false);
+      return;
+    }
+    if (!chunks.isEmpty()) {
+      transport.send(chunks);
+    }
+  }
+
+  private void endSender(SnapshotSender sender, boolean installed) {
+    senders.remove(sender.to());
+    core.reportSnapshot(sender.to(), installed);
+  }
+
+  private void onSnapshotAck(Message m) {
+    SnapshotSender sender = senders.get(m.from());
+    if (sender == null || !sender.matches(m)) {
+      return;
+    }
+    if (m.term() > core.term()) {
+      // The receiver is in a later term: we are a stale leader (Figure 2: step down on any
+      // message of a later term). Tell the core, which never sees snapshot chunks.
+      senders.remove(sender.to());
+      core.step(
+          Message.builder(MessageType.HEARTBEAT_RESPONSE)
+              .from(m.from())
+              .to(id)
+              .term(m.term())
+              .build());
+      return;
+    }
+    switch (sender.onAck(m)) {
+      case INSTALLED -> endSender(sender, true);
+      case FAILED -> endSender(sender, false);
+      case CONTINUE -> pump(sender);
+    }
+  }
+
+  private void tickSenders() {
+    for (SnapshotSender sender : new ArrayList<>(senders.values())) {
+      if (sender.onTick() == SnapshotSender.Outcome.FAILED) {
+        LOG.debug("member {} gives up sending a snapshot to {}", id, sender.to());
+        endSender(sender, false);
+      } else {
+        pump(sender);
+      }
+    }
+  }
+
+  /** Follower side: a chunk of the leader's snapshot. */
+  private void onSnapshotChunk(Message m) {
+    long held = Math.max(core.log().committed(), lastSnapshotIndex);
+    SnapshotReceiver.Result r = receiver.onChunk(m, core.term(), held);
+    if (r.completed() != null) {
+      Snapshot snap = r.completed();
+      received.put(snap.meta().index(), snap);
+      lastSnapshotIndex = Math.max(lastSnapshotIndex, snap.meta().index());
+      core.step(
+          Message.builder(MessageType.INSTALL_SNAPSHOT)
+              .from(m.from())
+              .to(id)
+              .term(m.term())
+              .snapshot(snap.meta())
+              .build());
+    }
+    transport.send(List.of(r.ack()));
+  }
+
+  /** The core replaced its log by a snapshot: reset the stored log, restore the state machine. */
+  private void installSnapshot(Ready rd) {
+    SnapshotMeta meta = rd.snapshot();
+    Snapshot snap = received.remove(meta.index());
+    received.clear();
+    if (snap == null) {
+      throw new IllegalStateException("member " + id + " has no received snapshot " + meta);
+    }
+    logEpoch++;
+    snapshotsInstalled++;
+    CompletableFuture<Void> reset = store.reset(rd.hardState(), meta);
+    lastWrite = reset;
+    reset.whenComplete(
+        (ok, err) -> {
+          if (err != null) {
+            scheduler
+                .loop()
+                .execute(() -> fail(new IllegalStateException("log reset failed", err)));
+          }
+        });
+    if (!rd.entries().isEmpty()) {
+      persist(null, rd.entries());
+    }
+    List<PendingRead<?>> reads = takeReadsUpTo(meta.index());
+    scheduler.applier().execute(() -> restoreBatch(snap, reads));
+  }
+
+  /** On the applier. */
+  private void restoreBatch(Snapshot snap, List<PendingRead<?>> reads) {
+    try (var in = snap.open()) {
+      stateMachine.restore(snap.meta(), in);
+    } catch (IOException | RuntimeException e) {
+      scheduler
+          .loop()
+          .execute(() -> fail(new IllegalStateException("cannot restore " + snap.meta(), e)));
+      return;
+    }
+    long index = snap.meta().index();
+    appliedIndex = index;
+    for (PendingRead<?> r : reads) {
+      r.serve();
+    }
+    scheduler
+        .loop()
+        .execute(
+            () -> {
+              if (!stopped) {
+                guarded(() -> core.applied(index));
+              }
+            });
   }
 
   /** Serves {@code r} once the applied index reaches {@code index}. */
@@ -634,6 +1078,8 @@ public final class RaftNode {
     if (tickTimer != null) {
       tickTimer.cancel();
     }
+    receiver.discard("member stopped");
+    senders.clear();
     transport.close();
     store.close();
     RequestTimeoutException reason =

@@ -20,6 +20,12 @@ public interface Scheduler {
   /** Runs tasks one at a time in submission order on the apply thread. Thread-safe. */
   Executor applier();
 
+  /**
+   * Runs long tasks (writing snapshots) one at a time in submission order, off the loop and the
+   * apply thread. Thread-safe.
+   */
+  Executor background();
+
   /** Runs {@code task} on the loop after {@code delayNanos}; the handle cancels it. */
   Cancellable scheduleOnLoop(long delayNanos, Runnable task);
 

@@ -6,17 +6,20 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The production {@link Scheduler}: a loop thread that owns the core, an apply thread, and a timer
- * thread that only hands expired timers to the loop.
+ * The production {@link Scheduler}: a loop thread that owns the core, an apply thread, a background
+ * thread for long tasks (writing snapshots), and a timer thread that only hands expired timers to
+ * the loop.
  */
 public final class ThreadScheduler implements Scheduler, AutoCloseable {
   private final SerialThreadExecutor loop;
   private final SerialThreadExecutor applier;
+  private final SerialThreadExecutor background;
   private final ScheduledThreadPoolExecutor timers;
 
   public ThreadScheduler(String name) {
     loop = new SerialThreadExecutor(name + "-loop");
     applier = new SerialThreadExecutor(name + "-apply");
+    background = new SerialThreadExecutor(name + "-bg");
     timers =
         new ScheduledThreadPoolExecutor(
             1,
@@ -44,6 +47,11 @@ public final class ThreadScheduler implements Scheduler, AutoCloseable {
   }
 
   @Override
+  public Executor background() {
+    return background;
+  }
+
+  @Override
   public Cancellable scheduleOnLoop(long delayNanos, Runnable task) {
     ScheduledFuture<?> f =
         timers.schedule(() -> loop.execute(task), delayNanos, TimeUnit.NANOSECONDS);
@@ -55,5 +63,6 @@ public final class ThreadScheduler implements Scheduler, AutoCloseable {
     timers.shutdownNow();
     loop.close();
     applier.close();
+    background.close();
   }
 }

@@ -2,6 +2,7 @@ package io.tern.sim.disk;
 
 import io.tern.raft.core.Entry;
 import io.tern.raft.core.HardState;
+import io.tern.raft.core.SnapshotMeta;
 import io.tern.raft.node.LogStore;
 import io.tern.raft.node.PersistentState;
 import io.tern.sim.Simulation;
@@ -16,9 +17,10 @@ import java.util.random.RandomGenerator;
 /**
  * A simulated disk holding one node's Raft log and hard state; it outlives the node's incarnations.
  *
- * <p>Writes queue up unsynced. An fsync takes a random latency in {@code [minFsync, maxFsync]};
- * when no fsync is running and writes are pending, the next fsync starts (in a separate event at
- * the same instant, so all writes submitted by one task share it) and covers every write pending at
+ * <p>Writes, resets and compactions (together: operations; "writes" below means all three) queue up
+ * unsynced in one FIFO queue. An fsync takes a random latency in {@code [minFsync, maxFsync]}; when
+ * no fsync is running and writes are pending, the next fsync starts (in a separate event at the
+ * same instant, so all writes submitted by one task share it) and covers every write pending at
  * that moment: group commit. When it completes, its writes become durable in submission order and
  * their futures complete in that order; then the next fsync starts if more writes are pending.
  *
@@ -31,10 +33,18 @@ import java.util.random.RandomGenerator;
  * incarnation used the disk before, and writes through a superseded store are ignored. The disk
  * itself is also a {@link LogStore} acting for the current incarnation.
  *
- * <p>Writes are validated against the log as it will be once every accepted write is durable; a
- * write that breaks the log's or Raft's rules (non-contiguous entries, a gap, decreasing terms, a
- * changed vote within a term, a decreasing commit, a commit beyond the log, an overwritten
- * committed entry) throws {@link IllegalStateException}: that is a bug in the caller.
+ * <p>The log begins after its base ({@link SnapshotMeta}; none until the first reset or
+ * compaction): a reset discards every entry and moves the base (a snapshot was installed), a
+ * compaction discards the entries through its base and keeps the rest. A compaction at or below the
+ * current base changes nothing (but still completes in order). A lost compaction simply leaves the
+ * old entries in place.
+ *
+ * <p>Operations are validated against the log as it will be once every accepted one is durable; one
+ * that breaks the log's or Raft's rules (non-contiguous entries, a gap, a write before the log's
+ * first index, decreasing terms, a changed vote within a term, a decreasing commit, a commit beyond
+ * the log, an overwritten committed entry, a reset below the commit, a compaction beyond the commit
+ * or the log or disagreeing with the term held there) throws {@link IllegalStateException}: that is
+ * a bug in the caller.
  */
 public final class SimDisk implements LogStore {
   /** Default fsync latency bounds, in nanoseconds. */
@@ -53,8 +63,8 @@ public final class SimDisk implements LogStore {
   private LogImage logical = new LogImage();
 
   private final LogImage durable = new LogImage();
-  private final ArrayDeque<Write> pending = new ArrayDeque<>();
-  private List<Write> syncing = List.of();
+  private final ArrayDeque<Op> pending = new ArrayDeque<>();
+  private List<Op> syncing = List.of();
   private boolean fsyncRunning;
   private boolean fsyncStartScheduled;
   private long epoch;
@@ -62,6 +72,8 @@ public final class SimDisk implements LogStore {
   private IOException failure;
 
   private long writes;
+  private long resets;
+  private long compactions;
   private long fsyncs;
   private long writesLost;
   private long staleWrites;
@@ -113,7 +125,7 @@ public final class SimDisk implements LogStore {
   }
 
   private void loseUnsynced(String tag) {
-    List<Write> unsynced = new ArrayList<>(syncing);
+    List<Op> unsynced = new ArrayList<>(syncing);
     unsynced.addAll(pending);
     int keep = 0;
     if (partialPersistOnCrash && !unsynced.isEmpty()) {
@@ -154,6 +166,16 @@ public final class SimDisk implements LogStore {
     return write(epoch, hardState, entries);
   }
 
+  @Override
+  public CompletableFuture<Void> reset(HardState hardState, SnapshotMeta base) {
+    return reset(epoch, hardState, base);
+  }
+
+  @Override
+  public CompletableFuture<Void> compact(SnapshotMeta base) {
+    return compact(epoch, base);
+  }
+
   /** Crashes the current incarnation (the interface allows close to lose unsynced writes). */
   @Override
   public void close() {
@@ -164,19 +186,32 @@ public final class SimDisk implements LogStore {
 
   /** The durable state, as a restarted node would load it. */
   public PersistentState durableState() {
-    return new PersistentState(durable.hardState, durable.firstIndex, durable.entries);
+    return new PersistentState(durable.hardState, durable.base, durable.entries);
   }
 
   public HardState durableHardState() {
     return durable.hardState;
   }
 
-  /** Index of the last durable entry (firstIndex - 1 if none). */
+  /** Where the durable log begins, or null if it was never reset or compacted. */
+  public SnapshotMeta durableBase() {
+    return durable.base;
+  }
+
+  /** Index of the first entry the durable log can hold (its base's index + 1). */
+  public long durableFirstIndex() {
+    return durable.firstIndex();
+  }
+
+  /** Index of the last durable entry (the base's index, or 0, if none). */
   public long durableLastIndex() {
     return durable.lastIndex();
   }
 
-  /** Writes accepted but not yet durable (pending or in the running fsync). */
+  /**
+   * Operations (writes, resets, compactions) accepted but not yet durable (pending or in the
+   * running fsync).
+   */
   public int unsyncedWrites() {
     return pending.size() + syncing.size();
   }
@@ -185,9 +220,19 @@ public final class SimDisk implements LogStore {
     return fsyncRunning;
   }
 
-  /** Writes accepted. */
+  /** Writes accepted (not counting resets and compactions). */
   public long writes() {
     return writes;
+  }
+
+  /** Resets accepted. */
+  public long resets() {
+    return resets;
+  }
+
+  /** Compactions accepted (including those that change nothing). */
+  public long compactions() {
+    return compactions;
   }
 
   /** Fsyncs completed (successfully or not). */
@@ -195,12 +240,12 @@ public final class SimDisk implements LogStore {
     return fsyncs;
   }
 
-  /** Writes lost to crashes. */
+  /** Operations (writes, resets, compactions) lost to crashes. */
   public long writesLost() {
     return writesLost;
   }
 
-  /** Writes through a superseded store, ignored. */
+  /** Operations through a superseded store, ignored. */
   public long staleWrites() {
     return staleWrites;
   }
@@ -222,7 +267,7 @@ public final class SimDisk implements LogStore {
     if (failure != null) {
       return CompletableFuture.failedFuture(failure);
     }
-    Write w = new Write(hardState, List.copyOf(entries), new CompletableFuture<>());
+    Op w = new Op(Kind.WRITE, hardState, List.copyOf(entries), null, new CompletableFuture<>());
     logical.validate(w, nodeId);
     logical.apply(w);
     writes++;
@@ -237,8 +282,65 @@ public final class SimDisk implements LogStore {
     return w.future;
   }
 
-  private String describe(Write w) {
+  private CompletableFuture<Void> reset(long opEpoch, HardState hardState, SnapshotMeta base) {
+    Objects.requireNonNull(base, "base");
+    if (opEpoch != epoch) {
+      staleWrites++;
+      sim.trace("disk.stale-reset", nodeId, opEpoch, epoch, null);
+      return new CompletableFuture<>();
+    }
+    if (failure != null) {
+      return CompletableFuture.failedFuture(failure);
+    }
+    Op r = new Op(Kind.RESET, hardState, List.of(), base, new CompletableFuture<>());
+    logical.validate(r, nodeId);
+    logical.apply(r);
+    resets++;
+    pending.addLast(r);
+    sim.trace(
+        "disk.reset",
+        nodeId,
+        base.index(),
+        base.term(),
+        sim.isTraceLogEnabled() ? describe(r) : null);
+    maybeStartFsync();
+    return r.future;
+  }
+
+  private CompletableFuture<Void> compact(long opEpoch, SnapshotMeta base) {
+    Objects.requireNonNull(base, "base");
+    if (opEpoch != epoch) {
+      staleWrites++;
+      sim.trace("disk.stale-compact", nodeId, opEpoch, epoch, null);
+      return new CompletableFuture<>();
+    }
+    if (failure != null) {
+      return CompletableFuture.failedFuture(failure);
+    }
+    Op c = new Op(Kind.COMPACT, null, List.of(), base, new CompletableFuture<>());
+    long firstBefore = logical.firstIndex();
+    logical.validate(c, nodeId);
+    logical.apply(c);
+    compactions++;
+    pending.addLast(c);
+    sim.trace(
+        "disk.compact",
+        nodeId,
+        base.index(),
+        firstBefore,
+        sim.isTraceLogEnabled() ? describe(c) : null);
+    maybeStartFsync();
+    return c.future;
+  }
+
+  private String describe(Op w) {
     String hs = w.hardState == null ? "-" : w.hardState.toString();
+    if (w.kind == Kind.RESET) {
+      return "n" + nodeId + " reset hs=" + hs + " base=" + w.base;
+    }
+    if (w.kind == Kind.COMPACT) {
+      return "n" + nodeId + " compact base=" + w.base;
+    }
     if (w.entries.isEmpty()) {
       return "n" + nodeId + " hs=" + hs;
     }
@@ -285,7 +387,7 @@ public final class SimDisk implements LogStore {
     if (startEpoch != epoch) {
       return; // abandoned by a crash
     }
-    List<Write> done = syncing;
+    List<Op> done = syncing;
     syncing = List.of();
     fsyncRunning = false;
     fsyncs++;
@@ -295,19 +397,19 @@ public final class SimDisk implements LogStore {
         failure = new IOException("simulated fsync failure on node " + nodeId);
       }
       sim.trace("disk.fsync-fail", nodeId, done.size(), 0, null);
-      List<Write> failed = new ArrayList<>(done);
+      List<Op> failed = new ArrayList<>(done);
       failed.addAll(pending);
       pending.clear();
-      for (Write w : failed) {
+      for (Op w : failed) {
         w.future.completeExceptionally(failure);
       }
       return;
     }
-    for (Write w : done) {
+    for (Op w : done) {
       durable.apply(w);
     }
     sim.trace("disk.fsync-done", nodeId, done.size(), durable.lastIndex(), null);
-    for (Write w : done) {
+    for (Op w : done) {
       if (startEpoch != epoch) {
         break; // a completion callback crashed the disk; the rest never complete
       }
@@ -318,7 +420,22 @@ public final class SimDisk implements LogStore {
     }
   }
 
-  private record Write(HardState hardState, List<Entry> entries, CompletableFuture<Void> future) {}
+  private enum Kind {
+    WRITE,
+    RESET,
+    COMPACT
+  }
+
+  /**
+   * One queued operation: a write ({@code hardState} may be null, {@code entries} may be empty), a
+   * reset ({@code hardState} may be null, {@code base}) or a compaction ({@code base}).
+   */
+  private record Op(
+      Kind kind,
+      HardState hardState,
+      List<Entry> entries,
+      SnapshotMeta base,
+      CompletableFuture<Void> future) {}
 
   /** A store bound to one incarnation. */
   private final class View implements LogStore {
@@ -342,6 +459,16 @@ public final class SimDisk implements LogStore {
     }
 
     @Override
+    public CompletableFuture<Void> reset(HardState hardState, SnapshotMeta base) {
+      return SimDisk.this.reset(viewEpoch, hardState, base);
+    }
+
+    @Override
+    public CompletableFuture<Void> compact(SnapshotMeta base) {
+      return SimDisk.this.compact(viewEpoch, base);
+    }
+
+    @Override
     public void close() {
       if (viewEpoch == epoch) {
         crash();
@@ -354,46 +481,71 @@ public final class SimDisk implements LogStore {
     }
   }
 
-  /** Hard state and a contiguous log from firstIndex. */
+  /** Hard state, base and the contiguous log after the base. */
   private static final class LogImage {
     HardState hardState = HardState.EMPTY;
-    long firstIndex = 1;
+
+    /** Where the log begins; null: never reset or compacted (the log begins at index 1). */
+    SnapshotMeta base;
+
     ArrayList<Entry> entries = new ArrayList<>();
 
     LogImage copy() {
       LogImage c = new LogImage();
       c.hardState = hardState;
-      c.firstIndex = firstIndex;
+      c.base = base;
       c.entries = new ArrayList<>(entries);
       return c;
     }
 
-    long lastIndex() {
-      return firstIndex + entries.size() - 1;
+    long baseIndex() {
+      return base == null ? 0 : base.index();
     }
 
-    /** Term of the entry at {@code index}, 0 for index 0, -1 if not held. */
+    long firstIndex() {
+      return baseIndex() + 1;
+    }
+
+    long lastIndex() {
+      return baseIndex() + entries.size();
+    }
+
+    /**
+     * Term of the entry at {@code index}: 0 for index 0, the base's term at its index, -1 if not
+     * held.
+     */
     long termAt(long index) {
       if (index == 0) {
         return 0;
       }
-      if (index < firstIndex || index > lastIndex()) {
+      if (base != null && index == base.index()) {
+        return base.term();
+      }
+      if (index < firstIndex() || index > lastIndex()) {
         return -1;
       }
-      return entries.get((int) (index - firstIndex)).term();
+      return entries.get((int) (index - firstIndex())).term();
     }
 
-    void validate(Write w, long nodeId) {
+    void validate(Op op, long nodeId) {
+      switch (op.kind) {
+        case WRITE -> validateWrite(op, nodeId);
+        case RESET -> validateReset(op, nodeId);
+        case COMPACT -> validateCompact(op, nodeId);
+      }
+    }
+
+    private void validateWrite(Op w, long nodeId) {
       List<Entry> es = w.entries;
       if (!es.isEmpty()) {
         long first = es.get(0).index();
-        if (first < firstIndex || first < 1) {
-          throw bug(nodeId, "write at index " + first + " before the log's first " + firstIndex);
+        if (first < firstIndex()) {
+          throw bug(nodeId, "write at index " + first + " before the log's first " + firstIndex());
         }
         if (first > lastIndex() + 1) {
           throw bug(nodeId, "write at index " + first + " leaves a gap after " + lastIndex());
         }
-        long prevTerm = first == firstIndex && first > 1 ? 0 : termAt(first - 1);
+        long prevTerm = termAt(first - 1);
         for (int i = 0; i < es.size(); i++) {
           Entry e = es.get(i);
           if (e.index() != first + i) {
@@ -425,36 +577,84 @@ public final class SimDisk implements LogStore {
       }
       HardState hs = w.hardState;
       if (hs != null) {
-        HardState old = hardState;
-        if (hs.term() < old.term()) {
-          throw bug(nodeId, "term decreases: " + old + " -> " + hs);
-        }
-        if (hs.term() == old.term() && old.vote() != 0 && hs.vote() != old.vote()) {
-          throw bug(nodeId, "vote changes within term: " + old + " -> " + hs);
-        }
-        if (hs.commit() < old.commit()) {
-          throw bug(nodeId, "commit decreases: " + old + " -> " + hs);
-        }
         long lastAfter = es.isEmpty() ? lastIndex() : es.get(es.size() - 1).index();
-        if (hs.commit() > lastAfter) {
-          throw bug(nodeId, "commit " + hs.commit() + " beyond the last log index " + lastAfter);
-        }
+        validateHardState(hs, lastAfter, nodeId);
       } else if (!es.isEmpty() && es.get(es.size() - 1).index() < hardState.commit()) {
         throw bug(nodeId, "truncates the log below commit " + hardState.commit() + ": " + es);
       }
     }
 
-    void apply(Write w) {
-      if (w.hardState != null) {
-        hardState = w.hardState;
+    private void validateReset(Op r, long nodeId) {
+      SnapshotMeta b = r.base;
+      if (b.index() < hardState.commit()) {
+        throw bug(nodeId, "reset to " + b + " below commit " + hardState.commit());
       }
-      List<Entry> es = w.entries;
-      if (!es.isEmpty()) {
-        int from = (int) (es.get(0).index() - firstIndex);
-        if (from < entries.size()) {
-          entries.subList(from, entries.size()).clear();
+      if (r.hardState != null) {
+        validateHardState(r.hardState, b.index(), nodeId);
+      }
+    }
+
+    private void validateCompact(Op c, long nodeId) {
+      SnapshotMeta b = c.base;
+      if (b.index() < firstIndex()) {
+        return; // at or below the current base: changes nothing
+      }
+      if (b.index() > hardState.commit()) {
+        throw bug(nodeId, "compaction to " + b + " beyond commit " + hardState.commit());
+      }
+      if (b.index() > lastIndex()) {
+        throw bug(nodeId, "compaction to " + b + " beyond the last log index " + lastIndex());
+      }
+      if (termAt(b.index()) != b.term()) {
+        throw bug(
+            nodeId,
+            "compaction to " + b + " but the log holds " + b.index() + "@" + termAt(b.index()));
+      }
+    }
+
+    /** The rules for a new hard state; {@code lastAfter} is the last log index once it applies. */
+    private void validateHardState(HardState hs, long lastAfter, long nodeId) {
+      HardState old = hardState;
+      if (hs.term() < old.term()) {
+        throw bug(nodeId, "term decreases: " + old + " -> " + hs);
+      }
+      if (hs.term() == old.term() && old.vote() != 0 && hs.vote() != old.vote()) {
+        throw bug(nodeId, "vote changes within term: " + old + " -> " + hs);
+      }
+      if (hs.commit() < old.commit()) {
+        throw bug(nodeId, "commit decreases: " + old + " -> " + hs);
+      }
+      if (hs.commit() > lastAfter) {
+        throw bug(nodeId, "commit " + hs.commit() + " beyond the last log index " + lastAfter);
+      }
+    }
+
+    void apply(Op op) {
+      if (op.hardState != null) {
+        hardState = op.hardState;
+      }
+      switch (op.kind) {
+        case WRITE -> {
+          List<Entry> es = op.entries;
+          if (!es.isEmpty()) {
+            int from = (int) (es.get(0).index() - firstIndex());
+            if (from < entries.size()) {
+              entries.subList(from, entries.size()).clear();
+            }
+            entries.addAll(es);
+          }
         }
-        entries.addAll(es);
+        case RESET -> {
+          entries.clear();
+          base = op.base;
+        }
+        case COMPACT -> {
+          long index = op.base.index();
+          if (index >= firstIndex()) {
+            entries.subList(0, (int) (index - baseIndex())).clear();
+            base = op.base;
+          }
+        }
       }
     }
 

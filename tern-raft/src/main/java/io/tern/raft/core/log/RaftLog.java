@@ -338,6 +338,51 @@ public final class RaftLog {
     applied = index;
   }
 
+  /** Index of the entry just before the first held one: where the log was compacted or reset. */
+  public long snapshotIndex() {
+    return snapshotIndex;
+  }
+
+  public long snapshotTerm() {
+    return snapshotTerm;
+  }
+
+  /**
+   * Drops the entries through {@code index}, which a snapshot covers. Only applied entries can be
+   * compacted.
+   */
+  public void compact(long index) {
+    if (index <= snapshotIndex) {
+      return;
+    }
+    if (index > applied) {
+      throw new IllegalStateException("compaction to " + index + " beyond applied " + applied);
+    }
+    long t = term(index);
+    entries.subList(0, (int) (index - snapshotIndex)).clear();
+    snapshotIndex = index;
+    snapshotTerm = t;
+  }
+
+  /**
+   * Replaces the whole log by a snapshot taken at {@code index} in {@code term}: nothing is held
+   * after it, it is committed, and the state machine is being restored to it (applying). The caller
+   * persists the reset before acknowledging anything.
+   */
+  public void restore(long index, long term) {
+    if (index <= committed) {
+      throw new IllegalStateException(
+          "restore of snapshot " + index + " at or below commit " + committed);
+    }
+    entries.clear();
+    snapshotIndex = index;
+    snapshotTerm = term;
+    committed = index;
+    applying = index;
+    stable = index;
+    persisting = index;
+  }
+
   @Override
   public String toString() {
     return "RaftLog{snap="

@@ -127,6 +127,12 @@ public final class Progress {
     pendingSnapshot = snapshotIndex;
   }
 
+  /** The snapshot transfer failed: probe again from the match index. */
+  public void snapshotFailed() {
+    pendingSnapshot = 0;
+    becomeProbe();
+  }
+
   /**
    * The member acknowledged entries through {@code index}.
    *
@@ -150,6 +156,9 @@ public final class Progress {
    * @return false if the rejection is stale (a reply to an older message), true if next moved
    */
   public boolean maybeDecrTo(long rejected, long hint) {
+    if (state == State.SNAPSHOT) {
+      return false; // a reply to an append sent before the snapshot started
+    }
     if (state == State.REPLICATE) {
       if (rejected <= match) {
         return false;
@@ -172,6 +181,13 @@ public final class Progress {
       case REPLICATE -> inflights.full();
       case SNAPSHOT -> true;
     };
+  }
+
+  /** Holds off the next probe until a heartbeat reply arrives. */
+  public void pauseProbe() {
+    if (state == State.PROBE) {
+      probeSent = true;
+    }
   }
 
   /** A heartbeat reply arrived: a probing leader may try again. */
@@ -208,6 +224,7 @@ public final class Progress {
         + next
         + (learner ? " learner" : "")
         + (probeSent ? " paused" : "")
+        + (state == State.SNAPSHOT ? " pending=" + pendingSnapshot : "")
         + " inflight="
         + inflights.count();
   }
