@@ -183,7 +183,10 @@ public final class SeedRun {
   private static String describe(Cluster cluster) {
     List<String> parts = new ArrayList<>();
     for (Cluster.Member m : cluster.members()) {
-      parts.add(m.isUp() ? m.node().core().toString() : ("member " + m.id() + " down"));
+      parts.add(
+          m.isUp()
+              ? m.node().core() + " " + m.node().core().membership()
+              : ("member " + m.id() + " down"));
     }
     return String.join("; ", parts);
   }

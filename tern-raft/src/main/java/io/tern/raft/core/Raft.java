@@ -452,6 +452,12 @@ public final class Raft {
     if (m.term() > term) {
       if (m.type() == MessageType.VOTE || m.type() == MessageType.PRE_VOTE) {
         boolean forced = m.context() == CAMPAIGN_TRANSFER;
+        if (!tracker.membership().isVoter(m.from()) && !log.isUpToDate(m.index(), m.logTerm())) {
+          // A member removed from the configuration that missed its removal campaigns with a log
+          // behind ours; it could never get our vote, and adopting its term would only depose
+          // leaders over and over (thesis 4.2.3). Dropping a message is always safe.
+          return;
+        }
         if (!forced && inLease()) {
           // Thesis 4.2.3: a member that heard from a leader within the minimum election timeout
           // ignores disruptive candidates; this also backs the leader's lease.

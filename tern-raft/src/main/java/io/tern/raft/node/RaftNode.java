@@ -192,15 +192,7 @@ public final class RaftNode {
     if (reset != null) {
       LOG.info(
           "member {} resets its log to snapshot {} (the reset was lost in a crash)", id, reset);
-      lastWrite = store.reset(hs, reset);
-      lastWrite.whenComplete(
-          (ok, err) -> {
-            if (err != null) {
-              scheduler
-                  .loop()
-                  .execute(() -> fail(new IllegalStateException("log reset failed", err)));
-            }
-          });
+      lastWrite = failOnError(store.reset(hs, reset), "log reset");
     }
     this.appliedIndex = applied;
     this.requestIdBase = options.raft().random().nextLong();
@@ -757,16 +749,18 @@ public final class RaftNode {
       return;
     }
     SnapshotMeta base = core.compact(to);
-    store
-        .compact(base)
-        .whenComplete(
-            (ok, err) -> {
-              if (err != null) {
-                scheduler
-                    .loop()
-                    .execute(() -> fail(new IllegalStateException("log compaction failed", err)));
-              }
-            });
+    failOnError(store.compact(base), "log compaction");
+  }
+
+  /** Stops the member if {@code op} fails: the store's state is then unknown. */
+  private CompletableFuture<Void> failOnError(CompletableFuture<Void> op, String what) {
+    op.whenComplete(
+        (ok, err) -> {
+          if (err != null) {
+            scheduler.loop().execute(() -> fail(new IllegalStateException(what + " failed", err)));
+          }
+        });
+    return op;
   }
 
   /** Leader side: the core asks for snapshots to be sent; they do not go to the transport. */
@@ -906,16 +900,7 @@ public final class RaftNode {
     }
     logEpoch++;
     snapshotsInstalled++;
-    CompletableFuture<Void> reset = store.reset(rd.hardState(), meta);
-    lastWrite = reset;
-    reset.whenComplete(
-        (ok, err) -> {
-          if (err != null) {
-            scheduler
-                .loop()
-                .execute(() -> fail(new IllegalStateException("log reset failed", err)));
-          }
-        });
+    lastWrite = failOnError(store.reset(rd.hardState(), meta), "log reset");
     if (!rd.entries().isEmpty()) {
       persist(null, rd.entries());
     }
@@ -933,7 +918,11 @@ public final class RaftNode {
           .execute(() -> fail(new IllegalStateException("cannot restore " + snap.meta(), e)));
       return;
     }
-    long index = snap.meta().index();
+    appliedThrough(snap.meta().index(), reads);
+  }
+
+  /** On the applier: the state machine holds everything through {@code index}. */
+  private void appliedThrough(long index, List<PendingRead<?>> reads) {
     appliedIndex = index;
     for (PendingRead<?> r : reads) {
       r.serve();
@@ -992,19 +981,7 @@ public final class RaftNode {
         }
       }
     }
-    long last = entries.get(entries.size() - 1).index();
-    appliedIndex = last;
-    for (PendingRead<?> r : reads) {
-      r.serve();
-    }
-    scheduler
-        .loop()
-        .execute(
-            () -> {
-              if (!stopped) {
-                guarded(() -> core.applied(last));
-              }
-            });
+    appliedThrough(entries.get(entries.size() - 1).index(), reads);
   }
 
   private void expireRequests() {

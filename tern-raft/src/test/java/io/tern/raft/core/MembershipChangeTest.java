@@ -160,6 +160,34 @@ class MembershipChangeTest {
   }
 
   @Test
+  void removedMemberThatMissedItsRemovalCannotDeposeLeadersEvenWithoutPreVoteOrCheckQuorum() {
+    CoreCluster c = CoreCluster.builder(4).paper().build();
+    c.elect(1);
+    c.propose(1, "all-four");
+    c.stabilize();
+    // Member 4 is cut off before the change that removes it reaches it.
+    c.isolate(4);
+    c.raft(1).proposeMembership(voters(1, 2, 3), 0);
+    c.drain(1);
+    c.propose(1, "three");
+    c.stabilize();
+    assertThat(c.raft(4).membership().isVoter(4)).isTrue();
+    long term = c.raft(1).term();
+
+    // It campaigns again and again at ever higher terms; the others drop its requests (its log
+    // lacks the removal, so it is behind theirs) instead of adopting its term.
+    c.heal();
+    c.tick(10 * c.config().electionTicks());
+    assertThat(c.raft(4).term()).isGreaterThan(term);
+    assertThat(c.raft(1).role()).isEqualTo(Role.LEADER);
+    assertThat(c.raft(1).term()).isEqualTo(term);
+    assertThat(c.raft(2).term()).isEqualTo(term);
+    c.propose(1, "undisturbed");
+    c.stabilize();
+    assertThat(c.appliedText(2)).containsExactly("all-four", "three", "undisturbed");
+  }
+
+  @Test
   void configurationSurvivesRestartAndUncommittedOneIsRolledBackWhenTruncated() {
     CoreCluster c = CoreCluster.builder(4).voters(1, 2, 3).build();
     c.elect(1);
