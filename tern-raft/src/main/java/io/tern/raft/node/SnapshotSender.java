@@ -34,7 +34,19 @@ final class SnapshotSender {
   private final int giveUpTicks;
 
   private long nextOffset;
+
+  /** The receiver holds everything before this: the window starts here. */
   private long ackedOffset;
+
+  /** The highest offset the receiver ever reported holding. */
+  private long highestAcked;
+
+  /** The offset last rewound to (on a resend request or a stall), or -1 since new progress. */
+  private long rewoundTo = -1;
+
+  /** Whether the one empty chunk of an empty snapshot is in flight. */
+  private boolean emptySent;
+
   private int idleTicks;
   private long chunksSent;
 
@@ -88,8 +100,9 @@ final class SnapshotSender {
       out.add(chunk(nextOffset, data));
       nextOffset += len;
     }
-    if (total == 0 && nextOffset == 0 && ackedOffset == 0) {
+    if (total == 0 && !emptySent) {
       out.add(chunk(0, new byte[0])); // an empty snapshot still needs its one (empty) chunk
+      emptySent = true;
     }
     chunksSent += out.size();
     return out;
@@ -125,17 +138,31 @@ final class SnapshotSender {
       return Outcome.INSTALLED;
     }
     long offset = ack.offset();
-    if (ack.rejectHint() == 1) {
-      // A gap (lost chunk) or a receiver that holds nothing (it restarted): resend from there.
-      ackedOffset = offset;
-      nextOffset = offset;
-      idleTicks = 0;
+    boolean resend = ack.rejectHint() == 1;
+    if (offset > highestAcked || !resend && offset > ackedOffset) {
+      idleTicks = 0; // progress; repeated requests to resend from the same place are not
+    }
+    highestAcked = Math.max(highestAcked, offset);
+    if (resend) {
+      // A gap (a lost or corrupt chunk) or a receiver that holds nothing (it restarted): resend
+      // from there, once. The other chunks in flight draw the same answer; the stall timer covers
+      // a resend that is lost too.
+      if (offset != rewoundTo) {
+        rewind(offset);
+      }
     } else if (offset > ackedOffset) {
       ackedOffset = offset;
       nextOffset = Math.max(nextOffset, offset); // the receiver may hold more: a resumed transfer
-      idleTicks = 0;
+      rewoundTo = -1;
     }
     return Outcome.CONTINUE;
+  }
+
+  private void rewind(long offset) {
+    ackedOffset = offset;
+    nextOffset = offset;
+    rewoundTo = offset;
+    emptySent = false;
   }
 
   /** A tick passed: resends from the acknowledged offset when stalled, gives up when dead. */
@@ -145,7 +172,7 @@ final class SnapshotSender {
       return Outcome.FAILED;
     }
     if (idleTicks % resendTicks == 0) {
-      nextOffset = ackedOffset;
+      rewind(ackedOffset);
     }
     return Outcome.CONTINUE;
   }
