@@ -218,6 +218,7 @@ public final class Message {
           sb.append(" ctx=").append(context).append(reject ? " REJECT" : " idx=" + index);
       case TIMEOUT_NOW -> {}
       case SNAPSHOT -> sb.append(" idx>=").append(index);
+      case REMOVED -> sb.append(" config=").append(index);
       case INSTALL_SNAPSHOT -> sb.append(" snap=").append(snapshot);
       case SNAPSHOT_CHUNK ->
           sb.append(" snap=")

@@ -29,7 +29,12 @@ public enum MessageType {
   INSTALL_SNAPSHOT,
   /** One piece of a snapshot, between drivers; the cores never see it. */
   SNAPSHOT_CHUNK,
-  SNAPSHOT_CHUNK_ACK;
+  SNAPSHOT_CHUNK_ACK,
+  /**
+   * To a member that campaigns though a committed configuration (ending at {@code index}) leaves it
+   * out: it stops campaigning.
+   */
+  REMOVED;
 
   /** Whether this is a reply to a request of the given member's current term. */
   public boolean isResponse() {

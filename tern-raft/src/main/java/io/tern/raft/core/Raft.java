@@ -80,6 +80,9 @@ public final class Raft {
   /** While leader: the member leadership is being handed to, or 0. */
   private long leadTransferee;
 
+  /** Index of a committed configuration that leaves us out, as another member reported, or 0. */
+  private long removedAt;
+
   /**
    * No lease reads before this tick: a TIMEOUT_NOW lets its target collect votes that ignore the
    * lease, so leases granted before it cannot be trusted until an election timeout after.
@@ -290,6 +293,19 @@ public final class Raft {
     return configs.isEmpty() ? baseMembership : configs.lastEntry().getValue().membership();
   }
 
+  /** Index of the last configuration entry in the log (the compaction point if none is left). */
+  private long lastConfigIndex() {
+    return configs.isEmpty() ? log.snapshotIndex() : configs.lastKey();
+  }
+
+  /**
+   * Whether another member told us that a committed configuration newer than ours leaves us out: we
+   * then stay quiet, as a removed member should, until a newer configuration reaches us.
+   */
+  public boolean knownRemoved() {
+    return removedAt > lastConfigIndex();
+  }
+
   /** The configuration in force at {@code index}, which must not be compacted away. */
   public Membership membershipAt(long index) {
     if (index < log.snapshotIndex()) {
@@ -442,6 +458,17 @@ public final class Raft {
       throw new IllegalArgumentException("message for " + m.to() + " stepped into " + id);
     }
     switch (m.type()) {
+      case REMOVED -> {
+        // A configuration committed at or before m.index() leaves us out. Newer configurations
+        // (a re-add) override it.
+        if (m.index() > lastConfigIndex() && m.index() > removedAt) {
+          removedAt = m.index();
+          if (role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) {
+            becomeFollower(term, 0);
+          }
+        }
+        return;
+      }
       case PROPOSE, READ_INDEX, READ_INDEX_RESPONSE -> {
         // Term-free: a read index or proposal is valid whichever term the sender was in.
         stepRole(m);
@@ -455,7 +482,14 @@ public final class Raft {
         if (!tracker.membership().isVoter(m.from()) && !log.isUpToDate(m.index(), m.logTerm())) {
           // A member removed from the configuration that missed its removal campaigns with a log
           // behind ours; it could never get our vote, and adopting its term would only depose
-          // leaders over and over (thesis 4.2.3). Dropping a message is always safe.
+          // leaders over and over (thesis 4.2.3). Dropping a message is always safe. If our
+          // configuration is committed, tell it that it is out, so that it stops campaigning and
+          // bumping the terms of members that have not heard of its removal either.
+          long configIndex = lastConfigIndex();
+          if (!tracker.membership().members().contains(m.from())
+              && configIndex <= log.committed()) {
+            send(msg(MessageType.REMOVED).to(m.from()).term(term).index(configIndex).build());
+          }
           return;
         }
         if (!forced && inLease()) {
@@ -474,9 +508,10 @@ public final class Raft {
         becomeFollower(m.term(), 0);
       }
     } else if (m.term() < term) {
-      if ((cfg.checkQuorum() || cfg.preVote()) && fromLeader(m.type())) {
+      if ((cfg.checkQuorum() || cfg.preVote() || knownRemoved()) && fromLeader(m.type())) {
         // A stale leader would never learn of the newer term if we stayed silent (with pre-vote
-        // nobody campaigns against it at a higher term); tell it.
+        // nobody campaigns against it at a higher term, and a member told it was removed is
+        // silent, though a leader that added it back needs it to follow); tell it.
         send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).build());
       } else if (m.type() == MessageType.PRE_VOTE) {
         send(msg(MessageType.PRE_VOTE_RESPONSE).to(m.from()).term(term).reject(true).build());
@@ -917,7 +952,7 @@ public final class Raft {
   }
 
   private void hup(boolean transfer) {
-    if (role == Role.LEADER || !tracker.membership().isVoter(id)) {
+    if (role == Role.LEADER || !tracker.membership().isVoter(id) || knownRemoved()) {
       return;
     }
     campaign(cfg.preVote() && !transfer, transfer);
@@ -964,7 +999,9 @@ public final class Raft {
 
   private void tickElection() {
     electionElapsed++;
-    if (electionElapsed >= randomizedElectionTimeout && tracker.membership().isVoter(id)) {
+    if (electionElapsed >= randomizedElectionTimeout
+        && tracker.membership().isVoter(id)
+        && !knownRemoved()) {
       electionElapsed = 0;
       hup(false);
     }

@@ -179,12 +179,30 @@ class MembershipChangeTest {
     c.heal();
     c.tick(10 * c.config().electionTicks());
     assertThat(c.raft(4).term()).isGreaterThan(term);
+    // The members that know the removal is committed told it so: it stays quiet from then on.
+    assertThat(c.raft(4).knownRemoved()).isTrue();
+    long quietTerm = c.raft(4).term();
+    c.tick(10 * c.config().electionTicks());
+    assertThat(c.raft(4).term()).isEqualTo(quietTerm);
     assertThat(c.raft(1).role()).isEqualTo(Role.LEADER);
     assertThat(c.raft(1).term()).isEqualTo(term);
     assertThat(c.raft(2).term()).isEqualTo(term);
     c.propose(1, "undisturbed");
     c.stabilize();
     assertThat(c.appliedText(2)).containsExactly("all-four", "three", "undisturbed");
+
+    // Added back, it hears of the newer configuration and is a voter that campaigns again.
+    // (Its first append draws a reply with 4's higher term: the leader steps down, and 4 follows
+    // whoever is elected next.)
+    c.raft(1).proposeMembership(voters(1, 2, 3, 4), 0);
+    c.drain(1);
+    c.stabilize();
+    long leader = c.tickUntilLeader(20 * c.config().electionTicks());
+    c.stabilize();
+    c.tick(3);
+    assertThat(c.raft(4).membership().isVoter(4)).isTrue();
+    assertThat(c.raft(4).knownRemoved()).isFalse();
+    assertThat(c.raft(4).log().lastIndex()).isEqualTo(c.raft(leader).log().lastIndex());
   }
 
   @Test
