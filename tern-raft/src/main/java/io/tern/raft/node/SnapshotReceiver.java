@@ -4,6 +4,7 @@ import io.tern.raft.core.Message;
 import io.tern.raft.core.MessageType;
 import io.tern.raft.core.SnapshotMeta;
 import java.io.IOException;
+import java.util.TreeMap;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,9 @@ import org.slf4j.LoggerFactory;
 final class SnapshotReceiver {
   private static final Logger LOG = LoggerFactory.getLogger(SnapshotReceiver.class);
 
+  /** Chunks kept ahead of a gap at most; more are dropped and resent. */
+  private static final int MAX_EARLY_CHUNKS = 64;
+
   /** What happened to one chunk: the acknowledgement to send, and a completed snapshot or null. */
   record Result(Message ack, Snapshot completed) {}
 
@@ -31,6 +35,9 @@ final class SnapshotReceiver {
   private SnapshotSink sink;
   private CRC32C crc;
   private long received;
+
+  /** Intact chunks that arrived ahead of a gap, by offset. */
+  private final TreeMap<Long, byte[]> early = new TreeMap<>();
 
   SnapshotReceiver(long self, SnapshotStore store) {
     this.self = self;
@@ -71,28 +78,35 @@ final class SnapshotReceiver {
       crc = new CRC32C();
       received = 0;
     }
-    if (m.offset() != received) {
-      // A duplicate (acknowledge what we hold) or a gap after a lost chunk (ask for a resend).
-      return new Result(
-          m.offset() < received
-              ? ack(m, currentTerm).offset(received).build()
-              : resendFrom(m, currentTerm, received),
-          null);
+    if (m.offset() < received) {
+      return new Result(ack(m, currentTerm).offset(received).build(), null); // a duplicate
     }
-    CRC32C chunkCrc = new CRC32C();
-    chunkCrc.update(m.data());
-    if (chunkCrc.getValue() != m.checksum() || received + m.data().length > total) {
+    if (!intact(m)) {
       LOG.warn("member {} got a corrupt chunk of snapshot {} at {}", self, snap, m.offset());
       return new Result(resendFrom(m, currentTerm, received), null);
     }
+    if (m.offset() > received) {
+      // Ahead of a gap: a reordered chunk (keep it for when the gap fills) or a lost one. Ask
+      // for a resend once two chunks wait behind the gap, as TCP's fast retransmit does.
+      if (early.size() < MAX_EARLY_CHUNKS) {
+        early.putIfAbsent(m.offset(), m.data());
+      }
+      return new Result(
+          early.size() >= 2
+              ? resendFrom(m, currentTerm, received)
+              : ack(m, currentTerm).offset(received).build(),
+          null);
+    }
     try {
-      sink.out().write(m.data());
+      append(m.data());
+      for (byte[] next = early.remove(received); next != null; next = early.remove(received)) {
+        append(next);
+      }
     } catch (IOException e) {
       discard("write failed: " + e);
       return new Result(resendFrom(m, currentTerm, 0), null);
     }
-    crc.update(m.data());
-    received += m.data().length;
+    early.headMap(received).clear();
     if (received < total) {
       return new Result(ack(m, currentTerm).offset(received).build(), null);
     }
@@ -108,8 +122,21 @@ final class SnapshotReceiver {
       return new Result(resendFrom(m, currentTerm, 0), null);
     }
     sink = null;
+    early.clear();
     LOG.debug("member {} received snapshot {} ({} bytes) from {}", self, snap, total, m.from());
     return new Result(installed(m, currentTerm), done);
+  }
+
+  private boolean intact(Message m) {
+    CRC32C chunkCrc = new CRC32C();
+    chunkCrc.update(m.data());
+    return chunkCrc.getValue() == m.checksum() && m.offset() + m.data().length <= total;
+  }
+
+  private void append(byte[] data) throws IOException {
+    sink.out().write(data);
+    crc.update(data);
+    received += data.length;
   }
 
   private boolean sameTransfer(Message m) {
@@ -123,6 +150,7 @@ final class SnapshotReceiver {
           "member {} drops partial snapshot {} at {}/{}: {}", self, meta, received, total, why);
       sink.abort();
       sink = null;
+      early.clear();
     }
   }
 
