@@ -225,7 +225,13 @@ public final class RaftNode {
   }
 
   private void begin() {
-    transport.start(this::receive);
+    try {
+      transport.start(this::receive);
+    } catch (RuntimeException e) {
+      // E.g. the listen port is taken: the member cannot work; say so through failure().
+      fail(new IllegalStateException("member " + id + ": transport failed to start", e));
+      return;
+    }
     tickTimer = scheduler.scheduleOnLoop(options.tickNanos(), this::onTick);
     LOG.debug("member {} started: {}", id, core);
   }
