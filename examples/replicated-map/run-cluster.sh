@@ -2,9 +2,7 @@
 # Starts a 3-member replicated map on 127.0.0.1 (data under ./data/map, logs under
 # ./data/map/logs) and stops every member on Ctrl-C.
 #
-# Build first, from the repository root:
-#   mvn -q -ntp install -DskipTests
-# Then, from the repository root:
+# Builds on first use. From the repository root:
 #   examples/replicated-map/run-cluster.sh
 # and talk to any member, e.g.:
 #   nc 127.0.0.1 9001        (then type: PUT greeting hello / GET greeting / STATUS)
@@ -15,8 +13,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 jar="$(ls "$here"/target/tern-example-replicated-map-*.jar 2>/dev/null | head -n 1 || true)"
 if [[ -z "$jar" || ! -d "$here/target/lib" ]]; then
-  echo "not built yet: run 'mvn -q -ntp install -DskipTests' at the repository root" >&2
-  exit 1
+  echo "building (first use)..." >&2
+  (cd "$here/../.." && mvn -q -B -ntp install -DskipTests -pl examples/replicated-map -am) >&2
+  jar="$(ls "$here"/target/tern-example-replicated-map-*.jar | head -n 1)"
 fi
 cp="$jar:$here/target/lib/*"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
