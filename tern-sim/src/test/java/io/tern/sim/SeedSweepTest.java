@@ -59,10 +59,15 @@ class SeedSweepTest {
   /**
    * Seeds that once failed, kept as regression tests. 2005932: a candidate that the others'
    * configuration no longer named campaigned one term behind forever, because stale-term votes got
-   * no reply (fixed: they are rejected with the current term, as Figure 2 says).
+   * no reply (fixed: they are rejected with the current term, as Figure 2 says). 17: a stale
+   * leader's refused snapshot chunks multiplied transfers. 3000669, 3006284, 3008423: a removed
+   * member kept deposing leaders without pre-vote and check-quorum. 5000969: a lagging voter that
+   * adopted a removed member's term ignored the leader's appends forever (stale leaders are now
+   * always told the newer term).
    */
   @org.junit.jupiter.params.ParameterizedTest
-  @org.junit.jupiter.params.provider.ValueSource(longs = {2005932})
+  @org.junit.jupiter.params.provider.ValueSource(
+      longs = {2005932, 17, 3000669, 3006284, 3008423, 5000969})
   void seedsThatOnceFailed(long seed) {
     SeedRun.Result r = SeedRun.run(seed);
     assertThat(r.ok()).as("%s", r).isTrue();

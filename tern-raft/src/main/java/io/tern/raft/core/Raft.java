@@ -508,10 +508,11 @@ public final class Raft {
         becomeFollower(m.term(), 0);
       }
     } else if (m.term() < term) {
-      if ((cfg.checkQuorum() || cfg.preVote() || knownRemoved()) && fromLeader(m.type())) {
-        // A stale leader would never learn of the newer term if we stayed silent (with pre-vote
-        // nobody campaigns against it at a higher term, and a member told it was removed is
-        // silent, though a leader that added it back needs it to follow); tell it.
+      if (fromLeader(m.type())) {
+        // A stale leader would never learn of the newer term if we stayed silent: with pre-vote
+        // or check-quorum nobody campaigns against it at a higher term, and vote requests from
+        // members outside its configuration are dropped (see above), so a member that adopted
+        // such a term could otherwise never rejoin. Tell it (Figure 2: a reply carries the term).
         send(msg(MessageType.APPEND_RESPONSE).to(m.from()).term(term).build());
       } else if (m.type() == MessageType.PRE_VOTE) {
         send(msg(MessageType.PRE_VOTE_RESPONSE).to(m.from()).term(term).reject(true).build());

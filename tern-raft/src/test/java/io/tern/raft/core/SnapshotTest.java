@@ -424,11 +424,19 @@ class SnapshotTest {
     List<Entry> log = Cores.log(1, 1, 2, 3, 3);
     SnapshotMeta snap = new SnapshotMeta(10, 2, THREE);
 
-    // Classic Raft: dropped silently.
+    // Classic Raft: not installed; the stale leader is told the newer term (a reply carries it).
     Raft f = Cores.core(2, 3, hs, log);
     drain(f);
     f.step(install(1, 2, 2, snap));
-    assertThat(f.hasReady()).isFalse();
+    Ready stale = take(f);
+    assertThat(stale.snapshot()).isNull();
+    assertThat(stale.messagesAfterPersist())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.type()).isEqualTo(APPEND_RESPONSE);
+              assertThat(r.term()).isEqualTo(3);
+            });
     assertThat(f.term()).isEqualTo(3);
     assertThat(f.leader()).isZero();
     assertThat(f.latestSnapshot()).isNull();
