@@ -44,7 +44,10 @@ import org.slf4j.LoggerFactory;
  * validated and queued by the caller's thread. One writer thread takes every operation queued when
  * it starts a batch, puts them into one {@link WriteBatch} in submission order and writes it with
  * {@code sync = true}: one WAL append and one fsync for all of them. Only when that write has
- * returned does it complete their futures, in submission order. A write whose entries start at an
+ * returned does it complete their futures, in submission order. The exception is a batch that only
+ * moves the commit index (no entries, no change of term or vote, no reset or compaction): the
+ * commit index need not be durable, so that batch is appended to the WAL without an fsync, and the
+ * next synced batch makes it durable with everything before it. A write whose entries start at an
  * index the log already holds first deletes every stored entry from there on (a range delete in the
  * same batch); a reset deletes every entry and records the new base and hard state in the same
  * batch; a compaction deletes the entries through its base and records the base.
@@ -127,6 +130,10 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions familyOptions;
   private final WriteOptions syncWrite;
+  private final WriteOptions lazyWrite;
+  // Writer-owned: the term and vote last written, to tell commit-only hard-state writes apart.
+  private long writtenTerm;
+  private long writtenVote;
   private final RocksDB db;
   private final ColumnFamilyHandle defaultFamily;
   private final ColumnFamilyHandle logFamily;
@@ -188,6 +195,7 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
             .setMaxLogFileSize(16L << 20);
     familyOptions = new ColumnFamilyOptions();
     syncWrite = new WriteOptions().setSync(true);
+    lazyWrite = new WriteOptions().setSync(false);
     List<ColumnFamilyDescriptor> families =
         List.of(
             new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, familyOptions),
@@ -205,6 +213,7 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
         opened.close();
       }
       syncWrite.close();
+      lazyWrite.close();
       familyOptions.close();
       dbOptions.close();
       if (e instanceof RocksDBException r) {
@@ -218,6 +227,8 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
     this.metaFamily = handles.get(2);
     this.recovered = state;
     this.logical = new LogView(dir.toString(), state);
+    this.writtenTerm = state.hardState().term();
+    this.writtenVote = state.hardState().vote();
     LOG.info(
         "opened Raft log {}: {} base={} entries {}..{}",
         dir,
@@ -451,12 +462,14 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
     HardState hardState = null;
     SnapshotMeta base = null;
     long entries = 0;
+    boolean deletes = false;
     try (WriteBatch wb = new WriteBatch()) {
       for (Op op : ops) {
         switch (op.kind) {
           case WRITE -> {
             if (op.deletes) {
               wb.deleteRange(logFamily, LogCodec.indexKey(op.entries.get(0).index()), LOG_END);
+              deletes = true;
             }
             for (Entry e : op.entries) {
               wb.put(logFamily, LogCodec.indexKey(e.index()), LogCodec.encodeEntry(e));
@@ -486,8 +499,17 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
       if (base != null) {
         wb.put(metaFamily, BASE_KEY, LogCodec.encodeBase(base));
       }
+      boolean mustSync = entries > 0 || base != null || deletes;
+      if (hardState != null) {
+        mustSync |= hardState.term() != writtenTerm || hardState.vote() != writtenVote;
+        writtenTerm = hardState.term();
+        writtenVote = hardState.vote();
+      }
       if (wb.count() > 0) {
-        db.write(syncWrite, wb);
+        // Only the commit index changed: it need not survive a crash (a restarted member learns it
+        // again from the leader, and never below what its state machine applied), so the record
+        // goes to the WAL without an fsync of its own; the next synced batch makes it durable.
+        db.write(mustSync ? syncWrite : lazyWrite, wb);
         batches.incrementAndGet();
         bytesWritten.addAndGet(wb.getDataSize());
       }
@@ -542,6 +564,7 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
     metaFamily.close();
     db.close();
     syncWrite.close();
+    lazyWrite.close();
     familyOptions.close();
     dbOptions.close();
     LOG.info("closed Raft log {}", dir);

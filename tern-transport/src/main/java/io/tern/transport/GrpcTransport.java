@@ -56,8 +56,11 @@ import org.slf4j.LoggerFactory;
  * lets the stream take more, so a slow or unreachable peer holds at most its queue's worth of
  * memory and delays no other peer. A failed stream is reopened with jittered exponential backoff.
  *
- * <p>Inbound messages are delivered to the consumer given to {@link #start} on the transport's
- * callback threads, in order per sending peer and stream; the consumer must not block.
+ * <p>Inbound messages are delivered to the consumer given to {@link #start} on the Netty I/O thread
+ * that read them, in order per sending peer and stream; the consumer must not block. Outbound
+ * batches are written by the thread that calls {@link #send} when no other thread is writing to
+ * that peer's stream, and otherwise by the thread that is (a callback thread when gRPC reports the
+ * stream writable again).
  *
  * <p>Thread-safe. Peers can be added, moved and removed at any time ({@link #setPeer}, {@link
  * #removePeer}), as membership changes.
@@ -167,7 +170,9 @@ public final class GrpcTransport implements Transport {
                 .bossEventLoopGroup(eventLoops)
                 .workerEventLoopGroup(eventLoops)
                 .channelType(NioServerSocketChannel.class)
-                .executor(callbacks)
+                // Inbound batches are decoded and handed to the consumer on the Netty thread that
+                // read them: the consumer only queues them for the Raft loop.
+                .directExecutor()
                 .maxInboundMessageSize(options.maxMessageBytes())
                 .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
@@ -264,7 +269,7 @@ public final class GrpcTransport implements Transport {
     }
     if (touched != null) {
       for (PeerLane lane : touched) {
-        lane.signal();
+        lane.signalInline();
       }
     }
   }
@@ -425,7 +430,8 @@ public final class GrpcTransport implements Transport {
     return b.usePlaintext()
         .eventLoopGroup(eventLoops)
         .channelType(NioSocketChannel.class)
-        .executor(callbacks)
+        // Only readiness and end-of-stream events come back; they just signal the drain.
+        .directExecutor()
         .maxInboundMessageSize(CLIENT_MAX_INBOUND_BYTES)
         .keepAliveTime(options.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveTimeout(options.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)

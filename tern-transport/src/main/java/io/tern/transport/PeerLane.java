@@ -24,12 +24,13 @@ import org.slf4j.LoggerFactory;
  * One outgoing stream to one peer (its message stream or its snapshot stream), with its own
  * connection, a queue bounded by count and bytes, and reconnection with backoff.
  *
- * <p>Everything but the queue is owned by the drain loop, which runs on the transport's callback
- * executor and is serialized by {@link #wip}: {@link #signal()} runs it once more after any event
- * (messages queued, the stream became writable, the stream ended, a backoff timer fired, the
- * address changed). It writes batches while the stream {@link ClientCallStreamObserver#isReady() is
- * ready}, so gRPC flow control, not memory, absorbs a slow peer; what cannot be written waits in
- * the bounded queue, and what does not fit there is dropped.
+ * <p>Everything but the queue is owned by the drain loop, which runs on the sending thread ({@link
+ * #signalInline()}) or on the transport's callback executor, and is serialized by {@link #wip}:
+ * {@link #signal()} runs it once more after any event (messages queued, the stream became writable,
+ * the stream ended, a backoff timer fired, the address changed). It writes batches while the stream
+ * {@link ClientCallStreamObserver#isReady() is ready}, so gRPC flow control, not memory, absorbs a
+ * slow peer; what cannot be written waits in the bounded queue, and what does not fit there is
+ * dropped.
  */
 final class PeerLane {
   private static final Logger LOG = LoggerFactory.getLogger(PeerLane.class);
@@ -175,6 +176,17 @@ final class PeerLane {
       if (!owner.execute(this::drainLoop)) {
         wip.set(0); // the transport is closing; nothing more will be sent
       }
+    }
+  }
+
+  /**
+   * Runs the drain loop (again) on the calling thread if no other thread is draining, else lets the
+   * running drain pick up what was queued. Saves the sender a thread hand-off per batch; gRPC's
+   * {@code onNext} only serializes the batch and queues it for Netty, so the caller does not block.
+   */
+  void signalInline() {
+    if (wip.getAndIncrement() == 0) {
+      drainLoop();
     }
   }
 

@@ -30,8 +30,8 @@ import java.util.Objects;
  *     Default 5 s.
  * @param eventLoopThreads Netty event loop threads, shared by the server and every peer connection.
  *     Default min(4, available processors).
- * @param callbackThreads threads delivering inbound messages and draining outbound queues. Default
- *     2.
+ * @param callbackThreads threads draining outbound queues when the sender did not (the stream was
+ *     busy or not writable). Default 2.
  * @param closeTimeout how long {@link GrpcTransport#close()} waits for connections and threads to
  *     end. Default 5 s.
  */

@@ -13,7 +13,11 @@ import java.util.concurrent.CompletableFuture;
  * <p>Contract: writes, resets and compactions take effect in submission order, and their futures
  * complete in that order. A write that includes entries starting at index {@code i} replaces every
  * stored entry at index {@code >= i}. A future completes only once its operation is durable
- * (fsynced); it completes exceptionally if it can never become durable, after which the store
+ * (fsynced), except that a write whose only change is a higher commit index in the hard state may
+ * complete before it is (the commit index is not needed for safety: a restarted member starts from
+ * at least what its state machine applied and learns the rest from the leader), but never before an
+ * earlier operation is durable nor in a way that lets a later durable operation survive a crash
+ * without it; it completes exceptionally if it can never become durable, after which the store
  * accepts nothing more. Futures may complete on any thread.
  */
 public interface LogStore {
