@@ -108,7 +108,7 @@ public final class RaftNode {
 
   private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
   private boolean flushScheduled;
-  private boolean stopped;
+  private volatile boolean stopped;
   private Scheduler.Cancellable tickTimer;
   private volatile Throwable failure;
   private volatile SoftState softState = new SoftState(0, Role.FOLLOWER);
@@ -612,18 +612,15 @@ public final class RaftNode {
     }
     if (!rd.messagesAfterPersist().isEmpty()) {
       List<Message> after = rd.messagesAfterPersist();
-      // Store futures complete in write order and each hop goes through the FIFO loop, so these
-      // leave after every write before them is durable, and in order.
+      // Store futures complete in write order, so these leave after every write before them is
+      // durable, and in order. They are sent from the thread that completes the write (no hop
+      // through the loop: on a follower this is the acknowledgement the leader waits for).
       lastWrite.thenRun(
-          () ->
-              scheduler
-                  .loop()
-                  .execute(
-                      () -> {
-                        if (!stopped) {
-                          transport.send(after);
-                        }
-                      }));
+          () -> {
+            if (!stopped) {
+              transport.send(after);
+            }
+          });
     }
     // Apply before parking this Ready's reads: a read parked at an index in this batch must
     // queue behind the batch on the applier.
