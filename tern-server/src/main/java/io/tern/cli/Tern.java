@@ -1,0 +1,43 @@
+package io.tern.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code tern} command: a server, a local development cluster and etcd v3 client commands. */
+@Command(
+    name = "tern",
+    mixinStandardHelpOptions = true,
+    versionProvider = Tern.Version.class,
+    description = "A Raft-replicated key-value store speaking the etcd v3 API.")
+public final class Tern implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command tree; tests execute it in-process. */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Tern());
+    // server commands
+    cl.addSubcommand(new io.tern.server.ServerCommand());
+    cl.addSubcommand(new io.tern.server.DevCommand());
+    // client commands
+    ClientCommands.addTo(cl);
+    return cl;
+  }
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "Missing a command");
+  }
+
+  /** Reports the version from the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Tern.class.getPackage().getImplementationVersion();
+      return new String[] {"tern " + (v == null ? "(development build)" : v)};
+    }
+  }
+}

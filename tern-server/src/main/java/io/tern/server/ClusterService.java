@@ -1,0 +1,318 @@
+package io.tern.server;
+
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.tern.api.ClusterGrpc;
+import io.tern.api.InternalRequest;
+import io.tern.api.Member;
+import io.tern.api.MemberAddRequest;
+import io.tern.api.MemberAddResponse;
+import io.tern.api.MemberAttributes;
+import io.tern.api.MemberListRequest;
+import io.tern.api.MemberListResponse;
+import io.tern.api.MemberPromoteRequest;
+import io.tern.api.MemberPromoteResponse;
+import io.tern.api.MemberRemove;
+import io.tern.api.MemberRemoveRequest;
+import io.tern.api.MemberRemoveResponse;
+import io.tern.api.MemberUpdateRequest;
+import io.tern.api.MemberUpdateResponse;
+import io.tern.raft.ProposalDroppedException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * etcd's Cluster service. The member table (names and URLs) is replicated state of the KV store;
+ * the Raft configuration is changed alongside it. Changes run on the leader: a follower forwards
+ * them to the leader's client URL.
+ */
+final class ClusterService extends ClusterGrpc.ClusterImplBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterService.class);
+
+  private final EtcdServer server;
+
+  ClusterService(EtcdServer server) {
+    this.server = server;
+  }
+
+  @Override
+  public void memberList(MemberListRequest request, StreamObserver<MemberListResponse> out) {
+    CompletableFuture<Void> ready =
+        request.getLinearizable()
+            ? server.linearizableBarrier()
+            : CompletableFuture.completedFuture(null);
+    Replies.send(
+        out,
+        ready.thenApply(
+            ignored ->
+                MemberListResponse.newBuilder()
+                    .setHeader(server.header(server.kv().revision()))
+                    .addAllMembers(members())
+                    .build()),
+        server.workers());
+  }
+
+  @Override
+  public void memberAdd(MemberAddRequest request, StreamObserver<MemberAddResponse> out) {
+    List<PeerUrl> urls;
+    try {
+      urls = parseUrls(request.getPeerURLsList());
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+      return;
+    }
+    Replies.send(
+        out,
+        server.onLeader(
+            () -> add(urls, request.getIsLearner()),
+            (url, leader) ->
+                LeaderClients.call(
+                    server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub)
+                        ::memberAdd,
+                    request)),
+        server.workers());
+  }
+
+  private CompletableFuture<MemberAddResponse> add(List<PeerUrl> urls, boolean learner) {
+    return server
+        .linearizableBarrier()
+        .thenCompose(
+            ignored -> {
+              checkUrlsFree(urls, 0);
+              long id = MemberIds.memberId(urls, server.config().initialClusterToken());
+              if (server.member(id).isPresent()) {
+                throw GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.MEMBER_EXISTS);
+              }
+              MemberAttributes m =
+                  MemberAttributes.newBuilder()
+                      .setId(id)
+                      .addAllPeerUrls(urls.stream().map(PeerUrl::toString).toList())
+                      .setIsLearner(learner)
+                      .build();
+              LOG.info(
+                  "adding member {} at {}{}",
+                  Long.toHexString(id),
+                  urls,
+                  learner ? " as a learner" : "");
+              return putMember(m)
+                  .thenCompose(x -> server.raft().addMember(id, urls.get(0).address(), learner))
+                  .handle(
+                      (x, t) -> {
+                        if (t == null) {
+                          return CompletableFuture.completedFuture(
+                              MemberAddResponse.newBuilder()
+                                  .setHeader(server.header(server.kv().revision()))
+                                  .setMember(toMember(m))
+                                  .addAllMembers(members())
+                                  .build());
+                        }
+                        // The table must not name a member Raft does not know: take it out again.
+                        return removeMember(id)
+                            .handle((y, u) -> null)
+                            .thenCompose(y -> CompletableFuture.<MemberAddResponse>failedFuture(t));
+                      })
+                  .thenCompose(f -> f);
+            });
+  }
+
+  @Override
+  public void memberRemove(MemberRemoveRequest request, StreamObserver<MemberRemoveResponse> out) {
+    Replies.send(
+        out,
+        server.onLeader(
+            () -> remove(request.getID()),
+            (url, leader) ->
+                LeaderClients.call(
+                    server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub)
+                        ::memberRemove,
+                    request)),
+        server.workers());
+  }
+
+  private CompletableFuture<MemberRemoveResponse> remove(long id) {
+    return server
+        .linearizableBarrier()
+        .thenCompose(
+            ignored -> {
+              MemberAttributes m = existing(id);
+              LOG.info("removing member {}", Long.toHexString(id));
+              return removeMember(id)
+                  .thenCompose(x -> server.raft().removeMember(id))
+                  .handle(
+                      (x, t) -> {
+                        if (t == null) {
+                          return CompletableFuture.completedFuture(
+                              MemberRemoveResponse.newBuilder()
+                                  .setHeader(server.header(server.kv().revision()))
+                                  .addAllMembers(members())
+                                  .build());
+                        }
+                        return putMember(m)
+                            .handle((y, u) -> null)
+                            .thenCompose(
+                                y -> CompletableFuture.<MemberRemoveResponse>failedFuture(t));
+                      })
+                  .thenCompose(f -> f);
+            });
+  }
+
+  @Override
+  public void memberUpdate(MemberUpdateRequest request, StreamObserver<MemberUpdateResponse> out) {
+    List<PeerUrl> urls;
+    try {
+      urls = parseUrls(request.getPeerURLsList());
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+      return;
+    }
+    Replies.send(
+        out,
+        server.onLeader(
+            () ->
+                server
+                    .linearizableBarrier()
+                    .thenCompose(
+                        ignored -> {
+                          MemberAttributes m = existing(request.getID());
+                          checkUrlsFree(urls, request.getID());
+                          return putMember(
+                              m.toBuilder()
+                                  .clearPeerUrls()
+                                  .addAllPeerUrls(urls.stream().map(PeerUrl::toString).toList())
+                                  .build());
+                        })
+                    .thenApply(
+                        x ->
+                            MemberUpdateResponse.newBuilder()
+                                .setHeader(server.header(server.kv().revision()))
+                                .addAllMembers(members())
+                                .build()),
+            (url, leader) ->
+                LeaderClients.call(
+                    server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub)
+                        ::memberUpdate,
+                    request)),
+        server.workers());
+  }
+
+  @Override
+  public void memberPromote(
+      MemberPromoteRequest request, StreamObserver<MemberPromoteResponse> out) {
+    Replies.send(
+        out,
+        server.onLeader(
+            () -> promote(request.getID()),
+            (url, leader) ->
+                LeaderClients.call(
+                    server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub)
+                        ::memberPromote,
+                    request)),
+        server.workers());
+  }
+
+  private CompletableFuture<MemberPromoteResponse> promote(long id) {
+    return server
+        .linearizableBarrier()
+        .thenCompose(
+            ignored -> {
+              MemberAttributes m = existing(id);
+              if (!m.getIsLearner()) {
+                throw GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.NOT_LEARNER);
+              }
+              return server
+                  .raft()
+                  .promote(id)
+                  .exceptionallyCompose(
+                      t ->
+                          CompletableFuture.failedFuture(
+                              GrpcErrors.unwrap(t) instanceof ProposalDroppedException
+                                  ? GrpcErrors.status(
+                                      Status.Code.FAILED_PRECONDITION, GrpcErrors.LEARNER_NOT_READY)
+                                  : t))
+                  .thenCompose(x -> putMember(m.toBuilder().setIsLearner(false).build()));
+            })
+        .thenApply(
+            x ->
+                MemberPromoteResponse.newBuilder()
+                    .setHeader(server.header(server.kv().revision()))
+                    .addAllMembers(members())
+                    .build());
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private CompletableFuture<Object> putMember(MemberAttributes m) {
+    return server.writeRaw(InternalRequest.newBuilder().setMemberPut(m));
+  }
+
+  private CompletableFuture<Object> removeMember(long id) {
+    return server.writeRaw(
+        InternalRequest.newBuilder().setMemberRemove(MemberRemove.newBuilder().setId(id)));
+  }
+
+  private MemberAttributes existing(long id) {
+    Optional<MemberAttributes> m = server.member(id);
+    if (m.isEmpty()) {
+      throw GrpcErrors.status(Status.Code.NOT_FOUND, GrpcErrors.MEMBER_NOT_FOUND);
+    }
+    return m.get();
+  }
+
+  /** Refuses URLs another member (other than {@code self}) already uses. */
+  private void checkUrlsFree(List<PeerUrl> urls, long self) {
+    Set<String> wanted = new HashSet<>(urls.stream().map(PeerUrl::toString).toList());
+    for (MemberAttributes m : server.members()) {
+      if (m.getId() == self) {
+        continue;
+      }
+      for (String u : m.getPeerUrlsList()) {
+        if (wanted.contains(normalize(u))) {
+          throw GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.PEER_URL_EXISTS);
+        }
+      }
+    }
+  }
+
+  private static String normalize(String url) {
+    try {
+      return PeerUrl.parse("peer URL", url).toString();
+    } catch (IllegalArgumentException e) {
+      return url;
+    }
+  }
+
+  private static List<PeerUrl> parseUrls(List<String> urls) {
+    if (urls.isEmpty()) {
+      throw GrpcErrors.status(Status.Code.INVALID_ARGUMENT, GrpcErrors.BAD_URLS);
+    }
+    List<PeerUrl> parsed = new ArrayList<>();
+    for (String u : urls) {
+      try {
+        parsed.add(PeerUrl.parse("peer URL", u));
+      } catch (IllegalArgumentException e) {
+        throw GrpcErrors.status(Status.Code.INVALID_ARGUMENT, GrpcErrors.BAD_URLS);
+      }
+    }
+    return parsed;
+  }
+
+  private List<Member> members() {
+    return server.members().stream().map(ClusterService::toMember).toList();
+  }
+
+  static Member toMember(MemberAttributes m) {
+    return Member.newBuilder()
+        .setID(m.getId())
+        .setName(m.getName())
+        .addAllPeerURLs(m.getPeerUrlsList())
+        .addAllClientURLs(m.getClientUrlsList())
+        .setIsLearner(m.getIsLearner())
+        .build();
+  }
+}

@@ -1,0 +1,163 @@
+package io.tern.server;
+
+import io.grpc.stub.StreamObserver;
+import io.tern.api.AlarmMember;
+import io.tern.api.AlarmRequest;
+import io.tern.api.AlarmType;
+import io.tern.api.CompactionRequest;
+import io.tern.api.CompactionResponse;
+import io.tern.api.DeleteRangeRequest;
+import io.tern.api.DeleteRangeResponse;
+import io.tern.api.InternalRequest;
+import io.tern.api.KVGrpc;
+import io.tern.api.PutRequest;
+import io.tern.api.PutResponse;
+import io.tern.api.RangeRequest;
+import io.tern.api.RangeResponse;
+import io.tern.api.RequestOp;
+import io.tern.api.TxnRequest;
+import io.tern.api.TxnResponse;
+import io.tern.kv.KvException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * etcd's KV service. Writes are checked first (size, keys, transaction shape, space quota) and then
+ * replicated; linearizable ranges wait for a ReadIndex round, serializable ones read this member's
+ * store at once.
+ */
+final class KvService extends KVGrpc.KVImplBase {
+  private static final Logger LOG = LoggerFactory.getLogger(KvService.class);
+
+  private final EtcdServer server;
+
+  KvService(EtcdServer server) {
+    this.server = server;
+  }
+
+  @Override
+  public void range(RangeRequest request, StreamObserver<RangeResponse> out) {
+    try {
+      checkSize(request.getSerializedSize());
+      if (request.getKey().isEmpty()) {
+        throw KvException.keyNotProvided();
+      }
+    } catch (KvException e) {
+      Replies.fail(out, e);
+      return;
+    }
+    if (request.getSerializable()) {
+      Replies.sendNow(out, () -> server.withHeader(server.kv().range(request)));
+      return;
+    }
+    CompletableFuture<RangeResponse> f =
+        server
+            .linearizableBarrier()
+            .thenApply(
+                ignored -> {
+                  try {
+                    return server.withHeader(server.kv().range(request));
+                  } catch (KvException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                  }
+                });
+    Replies.send(out, f, server.workers());
+  }
+
+  @Override
+  public void put(PutRequest request, StreamObserver<PutResponse> out) {
+    propose(InternalRequest.newBuilder().setPut(request), PutResponse.class, true, out);
+  }
+
+  @Override
+  public void deleteRange(DeleteRangeRequest request, StreamObserver<DeleteRangeResponse> out) {
+    propose(
+        InternalRequest.newBuilder().setDeleteRange(request),
+        DeleteRangeResponse.class,
+        false,
+        out);
+  }
+
+  @Override
+  public void txn(TxnRequest request, StreamObserver<TxnResponse> out) {
+    propose(InternalRequest.newBuilder().setTxn(request), TxnResponse.class, hasPut(request), out);
+  }
+
+  @Override
+  public void compact(CompactionRequest request, StreamObserver<CompactionResponse> out) {
+    propose(
+        InternalRequest.newBuilder().setCompaction(request), CompactionResponse.class, false, out);
+  }
+
+  private <T extends com.google.protobuf.Message> void propose(
+      InternalRequest.Builder request, Class<T> type, boolean quotaApplies, StreamObserver<T> out) {
+    try {
+      checkWrite(server, request.build(), quotaApplies);
+    } catch (KvException e) {
+      Replies.fail(out, e);
+      return;
+    }
+    Replies.send(out, server.write(request, type), server.workers());
+  }
+
+  /**
+   * The checks etcd makes before proposing a write: the request's size, its well-formedness, and
+   * (for writes that grow the store) the space quota, raising the NOSPACE alarm when exceeded.
+   */
+  static void checkWrite(EtcdServer server, InternalRequest request, boolean quotaApplies)
+      throws KvException {
+    server.kv().validate(request);
+    if (quotaApplies && server.kv().overQuota()) {
+      raiseNoSpace(server);
+      throw KvException.noSpace();
+    }
+  }
+
+  private void checkSize(int bytes) throws KvException {
+    if (bytes > server.config().maxRequestBytes()) {
+      throw KvException.requestTooLarge();
+    }
+  }
+
+  /** Proposes the NOSPACE alarm for this member unless it is already raised. */
+  static void raiseNoSpace(EtcdServer server) {
+    List<AlarmMember> alarms = server.kv().alarms();
+    boolean raised =
+        alarms.stream()
+            .anyMatch(
+                a -> a.getMemberID() == server.memberId() && a.getAlarm() == AlarmType.NOSPACE);
+    if (raised) {
+      return;
+    }
+    LOG.warn(
+        "member {}: the store exceeds its quota; raising the NOSPACE alarm",
+        Long.toHexString(server.memberId()));
+    AlarmRequest alarm =
+        AlarmRequest.newBuilder()
+            .setAction(AlarmRequest.AlarmAction.ACTIVATE)
+            .setMemberID(server.memberId())
+            .setAlarm(AlarmType.NOSPACE)
+            .build();
+    server
+        .writeRaw(InternalRequest.newBuilder().setAlarm(alarm))
+        .whenComplete(
+            (r, t) -> {
+              if (t != null) {
+                LOG.warn("raising the NOSPACE alarm failed: {}", GrpcErrors.unwrap(t).toString());
+              }
+            });
+  }
+
+  private static boolean hasPut(TxnRequest t) {
+    for (List<RequestOp> branch : List.of(t.getSuccessList(), t.getFailureList())) {
+      for (RequestOp op : branch) {
+        if (op.hasRequestPut() || (op.hasRequestTxn() && hasPut(op.getRequestTxn()))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,60 @@
+package io.tern.server;
+
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import io.tern.kv.KvException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/** Answers unary calls from futures and from code that may fail with a {@link KvException}. */
+final class Replies {
+  private Replies() {}
+
+  /** Sends the future's outcome once it completes, on {@code executor}. */
+  static <T> void send(StreamObserver<T> out, CompletableFuture<T> f, Executor executor) {
+    f.whenCompleteAsync(
+        (value, failure) -> {
+          if (failure != null) {
+            fail(out, failure);
+          } else {
+            succeed(out, value);
+          }
+        },
+        executor);
+  }
+
+  /** Runs {@code body} now and sends what it returns or the error it fails with. */
+  static <T> void sendNow(StreamObserver<T> out, Body<T> body) {
+    T value;
+    try {
+      value = body.get();
+    } catch (KvException | RuntimeException e) {
+      fail(out, e);
+      return;
+    }
+    succeed(out, value);
+  }
+
+  static <T> void succeed(StreamObserver<T> out, T value) {
+    try {
+      out.onNext(value);
+      out.onCompleted();
+    } catch (StatusRuntimeException | IllegalStateException e) {
+      // the client canceled the call meanwhile
+    }
+  }
+
+  static void fail(StreamObserver<?> out, Throwable failure) {
+    try {
+      out.onError(GrpcErrors.toStatus(failure));
+    } catch (StatusRuntimeException | IllegalStateException e) {
+      // the client canceled the call meanwhile
+    }
+  }
+
+  /** Code producing an answer. */
+  @FunctionalInterface
+  interface Body<T> {
+    T get() throws KvException;
+  }
+}

@@ -1,0 +1,16 @@
+package io.tern.cli;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Gives a test class an {@link EtcdEndpoint} (as a constructor or method parameter). The one place
+ * that decides which server the client command tests run against.
+ */
+@Target(ElementType.TYPE)
+@Retention(RetentionPolicy.RUNTIME)
+@ExtendWith(LocalEtcdExtension.class)
+public @interface WithEtcdEndpoint {}
