@@ -22,10 +22,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -33,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -68,7 +71,7 @@ class LeaderKillProcessTest {
       };
 
   @AfterEach
-  void tearDown() throws InterruptedException {
+  void tearDown() {
     if (cluster != null) {
       cluster.close();
     }
@@ -102,7 +105,11 @@ class LeaderKillProcessTest {
       Member newLeader = cluster.awaitLeader(followers);
       load.awaitAcked(atKill + 150);
 
+      long leaderId = leader.id();
       cluster.restart(leader); // same flags, same data dir: it rejoins
+      assertThat(cluster.status(leader).orElseThrow().getHeader().getMemberId())
+          .as("member id of the restarted %s", leader)
+          .isEqualTo(leaderId);
       int viaRestartedBefore = load.ackedVia(leader);
       load.await(
           "writes acknowledged through the restarted " + leader,
@@ -159,6 +166,7 @@ class LeaderKillProcessTest {
             || kv.getModRevision() < a.revision) {
           lost.add(a + " -> " + kv);
         }
+        assertThat(a.revision).as("revision of %s", a).isBetween(startRevision, finalRevision);
         Ack other = ackByRevision.put(a.revision, a);
         assertThat(other).as("two acknowledged puts with revision %d: %s", a.revision, a).isNull();
       }
@@ -198,7 +206,7 @@ class LeaderKillProcessTest {
     }
     assertThat(order).as("%s: revisions not strictly increasing (duplicates)", w.name).isEmpty();
     List<Long> missing = new ArrayList<>();
-    java.util.Set<Long> seen = new java.util.HashSet<>(revisions);
+    Set<Long> seen = new HashSet<>(revisions);
     for (long r = from; r <= to; r++) {
       if (!seen.contains(r)) {
         missing.add(r);
@@ -317,7 +325,7 @@ class LeaderKillProcessTest {
       await(atLeast + " acknowledged puts", () -> acked.size() >= atLeast);
     }
 
-    void await(String what, java.util.function.BooleanSupplier done) throws InterruptedException {
+    void await(String what, BooleanSupplier done) throws InterruptedException {
       cluster.await(
           what
               + " (have "

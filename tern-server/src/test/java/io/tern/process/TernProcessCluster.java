@@ -433,7 +433,7 @@ final class TernProcessCluster implements AutoCloseable {
 
   /** SIGKILLs every member and closes the channels. Logs stay; data dirs are the caller's. */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     for (Member m : members) {
       synchronized (m) {
         if (m.process != null) {
@@ -441,8 +441,12 @@ final class TernProcessCluster implements AutoCloseable {
         }
       }
     }
-    for (Member m : members) {
-      m.shutdown();
+    try {
+      for (Member m : members) {
+        m.shutdown();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
