@@ -29,6 +29,8 @@ final class WatchCommand extends ClientCommand {
 
   private static final Object END = new Object();
 
+  private static final String NO_LEADER = "etcdserver: no leader";
+
   @Parameters(arity = "1..2", paramLabel = "<key> [range_end]")
   List<String> args;
 
@@ -150,11 +152,13 @@ final class WatchCommand extends ClientCommand {
     }
   }
 
-  /** An UNAVAILABLE the server sent on purpose (e.g. "etcdserver: no leader") is final. */
+  /**
+   * "etcdserver: no leader" (the member lost its leader, and the watch asked to be refused then) is
+   * final, as in etcdctl. Every other UNAVAILABLE, the transport's or the server's own (e.g.
+   * "etcdserver: server stopped" from a member shutting down), means "try another member".
+   */
   private static boolean isServerRefusal(Status s) {
-    return s.getCause() == null
-        && s.getDescription() != null
-        && s.getDescription().startsWith("etcdserver:");
+    return s.getCause() == null && NO_LEADER.equals(s.getDescription());
   }
 
   private static String cancelReason(WatchResponse r) {

@@ -4,16 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 @WithEtcdEndpoint
 class WatchCommandTest {
+  private final EtcdEndpoint cluster;
   private final Cli cli;
 
-  WatchCommandTest(EtcdEndpoint etcd) {
-    this.cli = new Cli(etcd);
+  WatchCommandTest(EtcdEndpoint cluster) {
+    this.cluster = cluster;
+    this.cli = new Cli(cluster);
   }
 
   private long nextRevision() {
@@ -93,6 +96,37 @@ class WatchCommandTest {
             "watch was canceled (etcdserver: mvcc: required revision has been compacted)\n"
                 + "Error: watch is canceled by the server\n");
     assertThat(r.exitCode()).isEqualTo(1);
+  }
+
+  /**
+   * The watch runs on the first endpoint's member; when that member stops, it resumes on another
+   * one after the last revision it printed: the events written meanwhile appear once each, in
+   * order.
+   */
+  @Test
+  void resumesOnAnotherMemberWhenItsMemberStops() throws Exception {
+    long from = nextRevision();
+    RunningCommand watch =
+        new RunningCommand(cli, "watch", "watch-s/", "--prefix", "--rev", Long.toString(from));
+    cli.run("put", "watch-s/k", "1");
+    String first = "PUT\nwatch-s/k\n1\n";
+    assertThat(watch.awaitOutput(s -> s.length() >= first.length())).isEqualTo(first);
+    List<String> others = cluster.endpointList().subList(1, cluster.endpointList().size());
+    cluster.stop(0);
+    try {
+      CliClusterExtension.awaitLeader(others, Duration.ofSeconds(30), () -> true);
+      String rest = "--endpoints=" + String.join(",", others);
+      for (String v : List.of("2", "3")) {
+        Cli.Result put = Cli.runRaw("", "put", "watch-s/k", v, rest);
+        assertThat(put.exitCode()).as(put.err()).isZero();
+      }
+      String expected = first + "PUT\nwatch-s/k\n2\nPUT\nwatch-s/k\n3\n";
+      assertThat(watch.awaitOutput(s -> s.length() >= expected.length())).isEqualTo(expected);
+      assertThat(watch.interrupt()).isEqualTo(WatchCommand.EXIT_INTERRUPTED);
+      assertThat(watch.err.toString()).isEmpty();
+    } finally {
+      cluster.restart(0);
+    }
   }
 
   @Test

@@ -7,10 +7,10 @@ import java.lang.annotation.Target;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Gives a test class an {@link EtcdEndpoint} (as a constructor or method parameter). The one place
- * that decides which server the client command tests run against.
+ * Gives a test class an {@link EtcdEndpoint} (as a constructor or method parameter): the cluster
+ * {@link CliClusterExtension} chose.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
-@ExtendWith(LocalEtcdExtension.class)
+@ExtendWith(CliClusterExtension.class)
 public @interface WithEtcdEndpoint {}
