@@ -107,7 +107,8 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
       long batches,
       long syncedOperations,
       long entries,
-      long bytes) {
+      long bytes,
+      long fsyncs) {
     /** Operations accepted: writes, resets and compactions. */
     public long operations() {
       return writes + resets + compactions;
@@ -155,6 +156,7 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
   private final AtomicLong resets = new AtomicLong();
   private final AtomicLong compactions = new AtomicLong();
   private final AtomicLong batches = new AtomicLong();
+  private final AtomicLong fsyncs = new AtomicLong();
   private final AtomicLong syncedOperations = new AtomicLong();
   private final AtomicLong entriesWritten = new AtomicLong();
   private final AtomicLong bytesWritten = new AtomicLong();
@@ -360,7 +362,8 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
         batches.get(),
         syncedOperations.get(),
         entriesWritten.get(),
-        bytesWritten.get());
+        bytesWritten.get(),
+        fsyncs.get());
   }
 
   @Override
@@ -510,6 +513,9 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
         // again from the leader, and never below what its state machine applied), so the record
         // goes to the WAL without an fsync of its own; the next synced batch makes it durable.
         db.write(mustSync ? syncWrite : lazyWrite, wb);
+        if (mustSync) {
+          fsyncs.incrementAndGet();
+        }
         batches.incrementAndGet();
         bytesWritten.addAndGet(wb.getDataSize());
       }

@@ -212,6 +212,28 @@ class RocksDbLogStoreTest {
   }
 
   @Test
+  void aBatchThatOnlyMovesTheCommitIndexIsNotFsyncedButSurvivesWithTheNextSyncedOne() {
+    try (RocksDbLogStore s = open()) {
+      s.load();
+      s.write(new HardState(1, 1, 0), entries(1, 3, 1)).join();
+      assertThat(s.stats().fsyncs()).isEqualTo(1);
+      s.write(new HardState(1, 1, 2), List.of()).join(); // commit only: no fsync
+      assertThat(s.stats().fsyncs()).isEqualTo(1);
+      assertThat(s.stats().batches()).isEqualTo(2);
+      s.write(new HardState(1, 1, 3), entries(4, 4, 1)).join(); // entries: fsync
+      assertThat(s.stats().fsyncs()).isEqualTo(2);
+      s.write(new HardState(2, 0, 3), List.of()).join(); // a new term: fsync
+      assertThat(s.stats().fsyncs()).isEqualTo(3);
+      s.write(new HardState(2, 3, 3), List.of()).join(); // a vote: fsync
+      assertThat(s.stats().fsyncs()).isEqualTo(4);
+      s.write(new HardState(2, 3, 4), List.of()).join(); // commit only again
+      assertThat(s.stats().fsyncs()).isEqualTo(4);
+    }
+    assertThat(reopenAndLoad())
+        .isEqualTo(new PersistentState(new HardState(2, 3, 4), null, entries(1, 4, 1)));
+  }
+
+  @Test
   void compactionAtOrBelowTheBaseChangesNothingButCompletesInOrder() {
     List<Integer> order = Collections.synchronizedList(new ArrayList<>());
     try (RocksDbLogStore s = open()) {
