@@ -11,7 +11,10 @@ import java.util.List;
  */
 public interface History {
 
-  /** Revisions at or below this one may have been compacted away (0: none). */
+  /**
+   * Revisions below this one may have been compacted away, and so may deletions at it; the puts of
+   * this revision are kept (0: none).
+   */
   long compactRevision();
 
   /** The store's latest revision. */
@@ -22,7 +25,7 @@ public interface History {
    * (etcd semantics, see {@link WatchSpec}), in revision order and, within a revision, in the order
    * the revision applied them. Each event's {@code kv.mod_revision} is its revision (for a DELETE
    * the deletion's revision). With {@code prevKv}, each event carries the key's previous value when
-   * there was one (for a DELETE, the deleted value). The hub only asks for {@code from >
+   * there was one (for a DELETE, the deleted value). The hub only asks for {@code from >=
    * compactRevision()} and {@code to} at or below a revision it was given through {@link
    * WatchHub#publish}; if the range is compacted while this runs the answer may be incomplete, and
    * the hub detects that by reading {@link #compactRevision()} afterwards.

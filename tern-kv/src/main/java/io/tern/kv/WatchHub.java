@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * whose queue holds {@code queueCapacity} pending calls when another revision arrives leaves the
  * index and replays history from that revision after its queue drains, so a slow listener costs
  * memory for at most that many revisions and never slows publish or other watches. A watch that
- * needs a revision at or below the compact revision is ended with {@link WatchListener#onCanceled}
- * and {@link KvException#COMPACTED}.
+ * needs a revision below the compact revision is ended with {@link WatchListener#onCanceled} and
+ * {@link KvException#COMPACTED}; like etcd, a watch may start at the compact revision itself (it
+ * sees the puts of that revision, whose records a compaction keeps).
  *
  * <p>Thread-safety: every public method may be called from any thread. {@link #publish} and {@link
  * #compacted} are meant for the store's apply thread, in revision order; they take the hub's lock
@@ -114,7 +115,7 @@ public final class WatchHub implements AutoCloseable {
 
   /**
    * Registers a watch. Its listener is first called on the executor, never during this call; a
-   * start revision at or below the compact revision yields {@link WatchListener#onCanceled} there.
+   * start revision below the compact revision yields {@link WatchListener#onCanceled} there.
    *
    * @throws KvException INVALID_ARGUMENT for a negative start revision; UNAVAILABLE once closed
    */
@@ -197,8 +198,8 @@ public final class WatchHub implements AutoCloseable {
   }
 
   /**
-   * Records a compaction: watches still needing a revision at or below {@code compactRevision} are
-   * ended when their replay reaches that point.
+   * Records a compaction: watches still needing a revision below {@code compactRevision} are ended
+   * when their replay reaches that point.
    */
   public void compacted(long compactRevision) {
     synchronized (lock) {

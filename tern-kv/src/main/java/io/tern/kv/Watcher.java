@@ -192,7 +192,7 @@ final class Watcher implements Watch, Runnable {
     if (!synced) {
       long published = hub.publishedLocked();
       long compact = hub.compactRevisionLocked();
-      if (nextRevision <= compact) {
+      if (nextRevision < compact) {
         return new Compacted(compact);
       }
       if (nextRevision > published) {
@@ -263,10 +263,12 @@ final class Watcher implements Watch, Runnable {
     return calls.size();
   }
 
-  /** Replays {@code [from, to]} from history; {@code from > compact} was checked under the lock. */
+  /**
+   * Replays {@code [from, to]} from history; {@code from >= compact} was checked under the lock.
+   */
   private int replay(long from, long to) {
     long compact = hub.compactRevision();
-    if (from <= compact) {
+    if (from < compact) {
       return stopCompacted(compact);
     }
     List<Event> events;
@@ -274,14 +276,14 @@ final class Watcher implements Watch, Runnable {
       events = hub.history().events(from, to, spec.key(), spec.rangeEnd(), spec.prevKv());
     } catch (RuntimeException e) {
       compact = hub.compactRevision();
-      if (from <= compact) {
+      if (from < compact) {
         return stopCompacted(compact); // the read failed because a compaction overtook it
       }
       throw e;
     }
     // A compaction that ran during the read may have removed part of what it should return.
     compact = hub.compactRevision();
-    if (from <= compact) {
+    if (from < compact) {
       return stopCompacted(compact);
     }
     List<EventsCall> calls = byRevision(events, from, to);

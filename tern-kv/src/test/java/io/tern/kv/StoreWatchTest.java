@@ -75,6 +75,31 @@ class StoreWatchTest {
     }
   }
 
+  /**
+   * Like etcd: the compact revision is still readable, so a watch may start there but not below.
+   */
+  @Test
+  void aWatchMayStartAtTheCompactRevisionButNotBelow() throws Exception {
+    try (KvHarness kv = new KvHarness(dir)) {
+      kv.put("k", "1"); // 2
+      kv.put("k", "2"); // 3
+      kv.put("j", "x"); // 4
+      kv.ok(KvHarness.compactReq(3));
+
+      Recorder atCompact = new Recorder();
+      kv.sm.watchHub().watch(new WatchSpec(bs("k"), bs(""), 3, false, false, false), atCompact);
+      assertThat(atCompact.next()).isEqualTo("3: PUT k=2");
+
+      Recorder below = new Recorder();
+      kv.sm.watchHub().watch(new WatchSpec(bs("k"), bs(""), 2, false, false, false), below);
+      assertThat(below.next()).isEqualTo("canceled 3 " + KvException.COMPACTED);
+
+      kv.put("k", "3"); // 5
+      assertThat(atCompact.next()).isEqualTo("5: PUT k=3");
+      assertThat(below.calls).isEmpty();
+    }
+  }
+
   @Test
   void watchesBehindARestoreReplayOrEnd() throws Exception {
     try (KvHarness source = new KvHarness(dir.resolve("src"));

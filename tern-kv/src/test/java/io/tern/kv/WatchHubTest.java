@@ -259,7 +259,7 @@ class WatchHubTest {
   // ---- compaction
 
   @Test
-  void startAtOrBelowTheCompactRevisionIsCanceled() throws Exception {
+  void startBelowTheCompactRevisionIsCanceledAndAtItReplays() throws Exception {
     for (int i = 1; i <= 10; i++) {
       store.put("k", Integer.toString(i));
     }
@@ -273,10 +273,11 @@ class WatchHubTest {
     hub.watch(WatchSpec.ofKey(bs("k"), 6), above);
     executor.runAll();
 
-    assertThat(atCompact.lines).containsExactly("canceled 5 " + KvException.COMPACTED);
+    // Like etcd: the compact revision itself is still readable, so a watch may start there.
+    assertThat(atCompact.revisions()).containsExactlyElementsOf(range(5, 10));
     assertThat(below.lines).containsExactly("canceled 5 " + KvException.COMPACTED);
     assertThat(above.revisions()).containsExactlyElementsOf(range(6, 10));
-    assertThat(hub.watchCount()).isEqualTo(1);
+    assertThat(hub.watchCount()).isEqualTo(2);
   }
 
   @Test

@@ -17,6 +17,7 @@ import io.tern.api.MemberRemoveRequest;
 import io.tern.api.MemberRemoveResponse;
 import io.tern.api.MemberUpdateRequest;
 import io.tern.api.MemberUpdateResponse;
+import io.tern.embed.ServerStatus;
 import io.tern.raft.ProposalDroppedException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -226,17 +227,27 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 throw GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.NOT_LEARNER);
               }
               return server
-                  .raft()
-                  .promote(id)
-                  .exceptionallyCompose(
-                      t ->
-                          CompletableFuture.failedFuture(
-                              GrpcErrors.unwrap(t) instanceof ProposalDroppedException
-                                  ? GrpcErrors.status(
-                                      Status.Code.FAILED_PRECONDITION, GrpcErrors.LEARNER_NOT_READY)
-                                  : t))
-                  .thenCompose(x -> putMember(m.toBuilder().setIsLearner(false).build()));
+                  .status()
+                  .thenApply(
+                      status -> {
+                        requireInSync(status, id);
+                        return m;
+                      });
             })
+        .thenCompose(
+            m ->
+                server
+                    .raft()
+                    .promote(id)
+                    .exceptionallyCompose(
+                        t ->
+                            CompletableFuture.failedFuture(
+                                GrpcErrors.unwrap(t) instanceof ProposalDroppedException
+                                    ? GrpcErrors.status(
+                                        Status.Code.FAILED_PRECONDITION,
+                                        GrpcErrors.LEARNER_NOT_READY)
+                                    : t))
+                    .thenCompose(x -> putMember(m.toBuilder().setIsLearner(false).build())))
         .thenApply(
             x ->
                 MemberPromoteResponse.newBuilder()
@@ -244,6 +255,25 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                     .addAllMembers(members())
                     .build());
   }
+
+  /**
+   * Like etcd, a learner is promoted only once it holds at least {@value #LEARNER_READY_PERCENT}%
+   * of the log the leader holds (its acknowledged index against the leader's), so a learner that
+   * never connected cannot become a voter and enlarge the quorum. The Raft core's own check (within
+   * a fixed number of entries of the leader) passes such a learner while the log is short.
+   */
+  static void requireInSync(ServerStatus status, long id) {
+    if (!status.isLeader()) {
+      throw GrpcErrors.status(Status.Code.UNAVAILABLE, GrpcErrors.LEADER_CHANGED);
+    }
+    Long learnerMatch = status.matchIndex().get(id);
+    long leaderMatch = status.matchIndex().getOrDefault(status.id(), status.lastIndex());
+    if (learnerMatch == null || learnerMatch * 100 < leaderMatch * LEARNER_READY_PERCENT) {
+      throw GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.LEARNER_NOT_READY);
+    }
+  }
+
+  static final long LEARNER_READY_PERCENT = 90;
 
   // ---------------------------------------------------------------- helpers
 

@@ -412,7 +412,8 @@ public final class EtcdServer implements AutoCloseable {
 
   /**
    * Runs {@code local} if this member leads; otherwise forwards the call to the leader's client URL
-   * with {@code remote} (a call another member forwarded here is not forwarded again).
+   * with {@code remote} (a call another member forwarded here is not forwarded again) and answers
+   * once this member has applied everything the leader had committed by then.
    */
   <R extends Message> CompletableFuture<R> onLeader(
       Supplier<CompletableFuture<R>> local,
@@ -449,7 +450,14 @@ public final class EtcdServer implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return remote.apply(url, leader).thenApply(this::withHeader);
+    // Like etcd, where the member that accepted a change answers once it has applied it: wait
+    // until this member has applied what the leader committed, so a client that asks this member
+    // next (MemberList is served from its own table) sees the change. The change itself succeeded,
+    // so a failed wait (leader lost meanwhile) does not fail the call.
+    return remote
+        .apply(url, leader)
+        .thenCompose(answer -> linearizableBarrier().handle((ignored, t) -> answer))
+        .thenApply(this::withHeader);
   }
 
   // ---------------------------------------------------------------- lifecycle

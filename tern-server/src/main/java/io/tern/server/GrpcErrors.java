@@ -21,6 +21,7 @@ final class GrpcErrors {
 
   static final String NO_LEADER = "etcdserver: no leader";
   static final String LEADER_CHANGED = "etcdserver: leader changed";
+  static final String NOT_LEADER = "etcdserver: not leader";
   static final String TIMEOUT = "etcdserver: request timed out";
   static final String STOPPED = "etcdserver: server stopped";
   static final String MEMBER_NOT_FOUND = "etcdserver: member not found";
@@ -39,9 +40,20 @@ final class GrpcErrors {
     return Status.fromCode(code).withDescription(message).asRuntimeException();
   }
 
+  /**
+   * The status of a refusal of the state machine. etcd's MVCC errors ("mvcc: required revision has
+   * been compacted", "... is a future revision") reach clients with the "etcdserver: " prefix (a
+   * watch's cancel reason carries them bare, see {@link WatchService}).
+   */
   static StatusRuntimeException of(KvException e) {
-    return status(Status.Code.valueOf(e.code().name()), e.getMessage());
+    String message = e.getMessage();
+    if (message.startsWith(MVCC_PREFIX)) {
+      message = "etcdserver: " + message;
+    }
+    return status(Status.Code.valueOf(e.code().name()), message);
   }
+
+  private static final String MVCC_PREFIX = "mvcc: ";
 
   /** The status a failed request answers with; unexpected failures are logged. */
   static StatusRuntimeException toStatus(Throwable t) {

@@ -93,26 +93,32 @@ final class KvService extends KVGrpc.KVImplBase {
 
   private <T extends com.google.protobuf.Message> void propose(
       InternalRequest.Builder request, Class<T> type, boolean quotaApplies, StreamObserver<T> out) {
+    CompletableFuture<Void> checked;
     try {
-      checkWrite(server, request.build(), quotaApplies);
+      checked = checkWrite(server, request.build(), quotaApplies);
     } catch (KvException e) {
       Replies.fail(out, e);
       return;
     }
-    Replies.send(out, server.write(request, type), server.workers());
+    Replies.send(out, checked.thenCompose(x -> server.write(request, type)), server.workers());
   }
 
   /**
    * The checks etcd makes before proposing a write: the request's size, its well-formedness, and
-   * (for writes that grow the store) the space quota, raising the NOSPACE alarm when exceeded.
+   * (for writes that grow the store) the space quota. Past the quota, like etcd, the write is
+   * refused once the NOSPACE alarm is raised (applied here), so a client told "database space
+   * exceeded" finds the alarm listed; the returned future then fails with that error.
+   *
+   * @throws KvException if the request is malformed or too large
    */
-  static void checkWrite(EtcdServer server, InternalRequest request, boolean quotaApplies)
-      throws KvException {
+  static CompletableFuture<Void> checkWrite(
+      EtcdServer server, InternalRequest request, boolean quotaApplies) throws KvException {
     server.kv().validate(request);
     if (quotaApplies && server.kv().overQuota()) {
-      raiseNoSpace(server);
-      throw KvException.noSpace();
+      return raiseNoSpace(server)
+          .thenCompose(x -> CompletableFuture.failedFuture(KvException.noSpace()));
     }
+    return CompletableFuture.completedFuture(null);
   }
 
   private void checkSize(int bytes) throws KvException {
@@ -121,15 +127,18 @@ final class KvService extends KVGrpc.KVImplBase {
     }
   }
 
-  /** Proposes the NOSPACE alarm for this member unless it is already raised. */
-  static void raiseNoSpace(EtcdServer server) {
+  /**
+   * Proposes the NOSPACE alarm for this member unless it is already raised; completes (never
+   * exceptionally: a failure is logged) once it is applied here.
+   */
+  static CompletableFuture<Void> raiseNoSpace(EtcdServer server) {
     List<AlarmMember> alarms = server.kv().alarms();
     boolean raised =
         alarms.stream()
             .anyMatch(
                 a -> a.getMemberID() == server.memberId() && a.getAlarm() == AlarmType.NOSPACE);
     if (raised) {
-      return;
+      return CompletableFuture.completedFuture(null);
     }
     LOG.warn(
         "member {}: the store exceeds its quota; raising the NOSPACE alarm",
@@ -140,13 +149,14 @@ final class KvService extends KVGrpc.KVImplBase {
             .setMemberID(server.memberId())
             .setAlarm(AlarmType.NOSPACE)
             .build();
-    server
+    return server
         .writeRaw(InternalRequest.newBuilder().setAlarm(alarm))
-        .whenComplete(
+        .handle(
             (r, t) -> {
               if (t != null) {
                 LOG.warn("raising the NOSPACE alarm failed: {}", GrpcErrors.unwrap(t).toString());
               }
+              return null;
             });
   }
 

@@ -61,12 +61,14 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
       b.setID(pickId());
     }
     InternalRequest.Builder proposal = InternalRequest.newBuilder().setLeaseGrant(b);
+    CompletableFuture<Void> checked;
     try {
-      KvService.checkWrite(server, proposal.build(), true);
+      checked = KvService.checkWrite(server, proposal.build(), true);
     } catch (KvException e) {
       return CompletableFuture.failedFuture(e);
     }
-    CompletableFuture<LeaseGrantResponse> f = server.write(proposal, LeaseGrantResponse.class);
+    CompletableFuture<LeaseGrantResponse> f =
+        checked.thenCompose(x -> server.write(proposal, LeaseGrantResponse.class));
     if (attempts <= 1) {
       return f;
     }

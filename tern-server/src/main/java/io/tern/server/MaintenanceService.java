@@ -24,6 +24,10 @@ import io.tern.api.SnapshotResponse;
 import io.tern.api.StatusRequest;
 import io.tern.api.StatusResponse;
 import io.tern.kv.KvOptions;
+import io.tern.kv.KvStateMachine;
+import io.tern.raft.NotLeaderException;
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -32,7 +36,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,18 +58,25 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
   @Override
   public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> out) {
     if (request.getAction() == AlarmRequest.AlarmAction.GET) {
-      List<AlarmMember> alarms =
-          server.kv().alarms().stream()
-              .filter(
-                  a -> request.getAlarm() == AlarmType.NONE || a.getAlarm() == request.getAlarm())
-              .toList();
-      Replies.sendNow(
+      // Linearizable, as in etcd (where the list goes through Raft): an alarm raised through any
+      // member before this call is listed.
+      Replies.send(
           out,
-          () ->
-              AlarmResponse.newBuilder()
-                  .setHeader(server.header(server.kv().revision()))
-                  .addAllAlarms(alarms)
-                  .build());
+          server
+              .linearizableBarrier()
+              .thenApply(
+                  ignored ->
+                      AlarmResponse.newBuilder()
+                          .setHeader(server.header(server.kv().revision()))
+                          .addAllAlarms(
+                              server.kv().alarms().stream()
+                                  .filter(
+                                      a ->
+                                          request.getAlarm() == AlarmType.NONE
+                                              || a.getAlarm() == request.getAlarm())
+                                  .toList())
+                          .build()),
+          server.workers());
       return;
     }
     Replies.send(
@@ -157,34 +169,42 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
         });
   }
 
+  /**
+   * Like etcd, only the leader hands leadership over: a follower refuses with "not leader" rather
+   * than forwarding, so a client learns that it asked the wrong member.
+   */
   @Override
   public void moveLeader(MoveLeaderRequest request, StreamObserver<MoveLeaderResponse> out) {
     long target = request.getTargetID();
-    Replies.send(
-        out,
-        server.onLeader(
-            () -> {
-              var m = server.member(target);
-              if (m.isEmpty() || m.get().getIsLearner()) {
-                return CompletableFuture.failedFuture(
-                    GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.BAD_TRANSFEREE));
-              }
-              CompletableFuture<Long> moved =
-                  target == server.memberId()
-                      ? CompletableFuture.completedFuture(target)
-                      : server.raft().transferLeadership(target);
-              return moved.thenApply(
-                  leader ->
-                      MoveLeaderResponse.newBuilder()
-                          .setHeader(server.header(server.kv().revision()))
-                          .build());
-            },
-            (url, leader) ->
-                LeaderClients.call(
-                    server.leaderClients().stub(url, server.memberId(), MaintenanceGrpc::newStub)
-                        ::moveLeader,
-                    request)),
-        server.workers());
+    Replies.send(out, moveLeader(target), server.workers());
+  }
+
+  private CompletableFuture<MoveLeaderResponse> moveLeader(long target) {
+    if (!server.raft().isLeader()) {
+      return CompletableFuture.failedFuture(
+          GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.NOT_LEADER));
+    }
+    var m = server.member(target);
+    if (m.isEmpty() || m.get().getIsLearner()) {
+      return CompletableFuture.failedFuture(
+          GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.BAD_TRANSFEREE));
+    }
+    CompletableFuture<Long> moved =
+        target == server.memberId()
+            ? CompletableFuture.completedFuture(target)
+            : server.raft().transferLeadership(target);
+    return moved
+        .thenApply(
+            leader ->
+                MoveLeaderResponse.newBuilder()
+                    .setHeader(server.header(server.kv().revision()))
+                    .build())
+        .exceptionallyCompose(
+            t ->
+                CompletableFuture.failedFuture(
+                    GrpcErrors.unwrap(t) instanceof NotLeaderException
+                        ? GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.NOT_LEADER)
+                        : t));
   }
 
   @Override
@@ -195,6 +215,56 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     out.setOnReadyHandler(() -> server.workers().execute(pump::pump));
     out.setOnCancelHandler(pump::close);
     server.workers().execute(pump::prepare);
+  }
+
+  /** etcd's snapshot streams are a multiple of this many bytes plus the SHA-256 trailer. */
+  static final int SNAPSHOT_ALIGNMENT = 512;
+
+  /**
+   * Writes what the Snapshot RPC streams, laid out like etcd's so etcdctl accepts it (it checks
+   * that the size is a multiple of 512 plus 32):
+   *
+   * <pre>
+   *   the store's backup ({@link KvStateMachine#writeBackup}; self-delimiting, ends with its CRC)
+   *   zero bytes up to the next multiple of 512 bytes (ignored by the backup's reader)
+   *   the SHA-256 (32 bytes) of everything above
+   * </pre>
+   */
+  static void writeSnapshot(KvStateMachine kv, OutputStream out) throws IOException {
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK lacks SHA-256", e);
+    }
+    long[] written = {0};
+    OutputStream hashed =
+        new FilterOutputStream(out) {
+          @Override
+          public void write(int b) throws IOException {
+            sha256.update((byte) b);
+            written[0]++;
+            out.write(b);
+          }
+
+          @Override
+          public void write(byte[] b, int off, int len) throws IOException {
+            sha256.update(b, off, len);
+            written[0] += len;
+            out.write(b, off, len);
+          }
+
+          @Override
+          public void close() throws IOException {
+            flush(); // the caller closes the stream
+          }
+        };
+    kv.writeBackup(hashed);
+    int padding =
+        (int) ((SNAPSHOT_ALIGNMENT - written[0] % SNAPSHOT_ALIGNMENT) % SNAPSHOT_ALIGNMENT);
+    hashed.write(new byte[padding]);
+    out.write(sha256.digest());
+    out.flush();
   }
 
   /** Streams a consistent copy of the store, written to a temporary file first. */
@@ -217,8 +287,8 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
         Files.createDirectories(dir);
         Path p = Files.createTempFile(dir, "snapshot-", ".db");
         long rev = server.kv().revision();
-        try (OutputStream os = Files.newOutputStream(p)) {
-          server.kv().writeBackup(os);
+        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(p), 1 << 16)) {
+          writeSnapshot(server.kv(), os);
         }
         synchronized (this) {
           path = p;

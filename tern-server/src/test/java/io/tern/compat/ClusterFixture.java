@@ -45,12 +45,24 @@ public interface ClusterFixture extends AutoCloseable {
 
   /**
    * Starts a 3-member cluster with its data under {@code dir} and waits until it has a leader.
-   * Aborts the calling test (a JUnit assumption) when the implementation cannot run here. This is
-   * the one line to change to run the suite against another implementation.
+   * Aborts the calling test (a JUnit assumption) when the implementation cannot run here.
+   *
+   * <p>Tern (in this JVM) by default; {@code -Dtern.compat.target=etcd} runs the suite against real
+   * etcd processes instead, which checks that the suite encodes etcd's behaviour.
    */
   static ClusterFixture start(Path dir, Options options) throws Exception {
-    return EtcdClusterFixture.start(dir, options);
+    String target = System.getProperty(TARGET_PROPERTY, "tern").strip();
+    return switch (target) {
+      case "tern" -> TernClusterFixture.start(dir, options);
+      case "etcd" -> EtcdClusterFixture.start(dir, options);
+      default ->
+          throw new IllegalArgumentException(
+              "-D" + TARGET_PROPERTY + " must be 'tern' or 'etcd', was '" + target + "'");
+    };
   }
+
+  /** The system property choosing the implementation: {@code tern} (default) or {@code etcd}. */
+  String TARGET_PROPERTY = "tern.compat.target";
 
   /**
    * etcd-io/etcd#18667: a txn with a range at a compacted or future revision is applied (without

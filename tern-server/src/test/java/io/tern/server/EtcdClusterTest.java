@@ -430,7 +430,9 @@ class EtcdClusterTest {
         .satisfies(
             e ->
                 assertStatus(
-                    e, Status.Code.OUT_OF_RANGE, "mvcc: required revision is a future revision"));
+                    e,
+                    Status.Code.OUT_OF_RANGE,
+                    "etcdserver: mvcc: required revision is a future revision"));
     // Nothing of a refused request was applied.
     assertThat(get(leader, "big").getKvsCount()).isZero();
     assertThat(get(leader, "many/0").getKvsCount()).isZero();
@@ -453,7 +455,9 @@ class EtcdClusterTest {
         .satisfies(
             e ->
                 assertStatus(
-                    e, Status.Code.OUT_OF_RANGE, "mvcc: required revision has been compacted"));
+                    e,
+                    Status.Code.OUT_OF_RANGE,
+                    "etcdserver: mvcc: required revision has been compacted"));
 
     BlockingQueue<WatchResponse> got = new LinkedBlockingQueue<>();
     StreamObserver<WatchRequest> requests =
@@ -469,6 +473,8 @@ class EtcdClusterTest {
     assertThat(canceled.getCanceled()).isTrue();
     assertThat(canceled.getWatchId()).isEqualTo(created.getWatchId());
     assertThat(canceled.getCompactRevision()).isGreaterThanOrEqualTo(second);
+    // Like etcd, the cancel reason carries the MVCC error without the "etcdserver: " prefix.
+    assertThat(canceled.getCancelReason()).isEqualTo("mvcc: required revision has been compacted");
     requests.onCompleted();
   }
 

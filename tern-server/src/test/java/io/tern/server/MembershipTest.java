@@ -23,7 +23,9 @@ import io.tern.api.SnapshotRequest;
 import io.tern.api.SnapshotResponse;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -53,6 +55,8 @@ class MembershipTest {
       long newId = added.getMember().getID();
       assertThat(added.getMember().getIsLearner()).isTrue();
       assertThat(added.getMembersList()).hasSize(4).anyMatch(m -> m.getID() == newId);
+      // The member that accepted the change (and forwarded it) already lists it from its own table.
+      assertThat(localList(cluster, follower)).hasSize(4).anyMatch(m -> m.getID() == newId);
 
       StringBuilder initial = new StringBuilder();
       for (int i = 0; i < 3; i++) {
@@ -110,6 +114,7 @@ class MembershipTest {
       cluster(cluster, follower)
           .memberRemove(MemberRemoveRequest.newBuilder().setID(newId).build());
       assertThat(list(cluster, leader)).hasSize(3).noneMatch(m -> m.getID() == newId);
+      assertThat(localList(cluster, follower)).hasSize(3).noneMatch(m -> m.getID() == newId);
       kv(cluster, follower)
           .put(PutRequest.newBuilder().setKey(bs("after")).setValue(bs("2")).build());
     }
@@ -124,12 +129,23 @@ class MembershipTest {
       awaitPublished(cluster, follower, 3);
       kv(cluster, follower).put(PutRequest.newBuilder().setKey(bs("k")).setValue(bs("v")).build());
 
-      MaintenanceGrpc.newBlockingStub(cluster.channel(follower))
+      MoveLeaderRequest toTarget =
+          MoveLeaderRequest.newBuilder().setTargetID(cluster.server(target).memberId()).build();
+      // Like etcd, a follower refuses rather than forwarding.
+      assertThatThrownBy(
+              () ->
+                  MaintenanceGrpc.newBlockingStub(cluster.channel(follower))
+                      .withDeadlineAfter(15, TimeUnit.SECONDS)
+                      .moveLeader(toTarget))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> {
+                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                assertThat(e.getStatus().getDescription()).isEqualTo("etcdserver: not leader");
+              });
+      MaintenanceGrpc.newBlockingStub(cluster.channel(leader))
           .withDeadlineAfter(15, TimeUnit.SECONDS)
-          .moveLeader(
-              MoveLeaderRequest.newBuilder()
-                  .setTargetID(cluster.server(target).memberId())
-                  .build());
+          .moveLeader(toTarget);
       assertThat(cluster.awaitLeader(Duration.ofSeconds(10))).isEqualTo(target);
 
       ByteArrayOutputStream snapshot = new ByteArrayOutputStream();
@@ -149,6 +165,13 @@ class MembershipTest {
       }
       assertThat(remaining).isZero();
       assertThat(snapshot.size()).isPositive();
+      // etcd's layout, which etcdctl checks: a multiple of 512 bytes, then their SHA-256.
+      byte[] bytes = snapshot.toByteArray();
+      assertThat(bytes.length % 512).isEqualTo(32);
+      byte[] body = Arrays.copyOf(bytes, bytes.length - 32);
+      assertThat(Arrays.copyOfRange(bytes, body.length, bytes.length))
+          .isEqualTo(MessageDigest.getInstance("SHA-256").digest(body));
+      assertThat(new String(body, 0, 8, UTF_8)).isEqualTo("TERNKV01");
 
       long id = cluster.server(follower).memberId();
       // A restart ignores --initial-*: this cluster and state would make a different member.
@@ -168,6 +191,50 @@ class MembershipTest {
           .isEqualTo(bs("v"));
       kv(cluster, follower)
           .put(PutRequest.newBuilder().setKey(bs("k2")).setValue(bs("v2")).build());
+    }
+  }
+
+  /** server-bugs CLI-1: like etcd, a learner that never caught up is not promoted. */
+  @Test
+  void promotingALearnerThatNeverStartedIsRefused() throws Exception {
+    try (TestCluster cluster = TestCluster.start(dir, 3, b -> {})) {
+      int leader = cluster.awaitLeader(Duration.ofSeconds(20));
+      int follower = cluster.other(leader);
+      awaitPublished(cluster, follower, 3);
+      String peerUrl = "http://127.0.0.1:" + TestCluster.freePort();
+      long newId =
+          cluster(cluster, follower)
+              .memberAdd(
+                  MemberAddRequest.newBuilder().addPeerURLs(peerUrl).setIsLearner(true).build())
+              .getMember()
+              .getID();
+
+      for (int member : List.of(follower, leader)) {
+        assertThatThrownBy(
+                () ->
+                    cluster(cluster, member)
+                        .memberPromote(MemberPromoteRequest.newBuilder().setID(newId).build()))
+            .isInstanceOfSatisfying(
+                StatusRuntimeException.class,
+                e -> {
+                  assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                  assertThat(e.getStatus().getDescription())
+                      .isEqualTo(
+                          "etcdserver: can only promote a learner member which is in sync with"
+                              + " leader");
+                });
+      }
+      assertThat(list(cluster, leader))
+          .hasSize(4)
+          .filteredOn(m -> m.getID() == newId)
+          .singleElement()
+          .satisfies(m -> assertThat(m.getIsLearner()).isTrue());
+
+      // Still a 3-voter cluster: it keeps its quorum with one more member stopped.
+      cluster(cluster, follower)
+          .memberRemove(MemberRemoveRequest.newBuilder().setID(newId).build());
+      cluster.stop(3 - leader - follower);
+      kv(cluster, follower).put(PutRequest.newBuilder().setKey(bs("k")).setValue(bs("v")).build());
     }
   }
 
@@ -213,6 +280,13 @@ class MembershipTest {
       assertThat(System.nanoTime()).as("members published: " + members).isLessThan(deadline);
       Thread.sleep(50);
     }
+  }
+
+  /** MemberList served from the member's own table, without a ReadIndex round. */
+  private static List<Member> localList(TestCluster cluster, int member) {
+    return cluster(cluster, member)
+        .memberList(MemberListRequest.newBuilder().setLinearizable(false).build())
+        .getMembersList();
   }
 
   private static List<Member> list(TestCluster cluster, int member) {

@@ -17,6 +17,7 @@ import io.tern.api.RangeRequest;
 import io.tern.api.StatusRequest;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,6 +86,50 @@ class QuotaTest {
                   .getKvs(0)
                   .getValue())
           .isEqualTo(bs("ok"));
+    }
+  }
+
+  /**
+   * Like etcd, a write is refused with NOSPACE only once the alarm is raised, and the alarm list is
+   * linearizable: right after the refusal, every member lists the alarm.
+   */
+  @Test
+  void aWriteRefusedForSpaceFindsTheAlarmListedOnEveryMember() throws Exception {
+    try (TestCluster cluster = TestCluster.start(dir, 3, b -> b.quotaBackendBytes(1 << 20))) {
+      int leader = cluster.awaitLeader(Duration.ofSeconds(20));
+      int writer = cluster.other(leader);
+      KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(cluster.channel(writer));
+      byte[] value = new byte[64 << 10];
+      Random random = new Random(11);
+      StatusRuntimeException refused = null;
+      for (int i = 0; i < 256 && refused == null; i++) {
+        random.nextBytes(value);
+        try {
+          kv(kv)
+              .put(
+                  PutRequest.newBuilder()
+                      .setKey(bs("fill/" + i % 4))
+                      .setValue(ByteString.copyFrom(value))
+                      .build());
+        } catch (StatusRuntimeException e) {
+          refused = e;
+        }
+      }
+      assertThat(refused).as("a write was refused past a quota of 1 MiB").isNotNull();
+      assertThat(refused.getStatus().getDescription())
+          .isEqualTo("etcdserver: mvcc: database space exceeded");
+      for (int i = 0; i < cluster.size(); i++) {
+        assertThat(
+                m(MaintenanceGrpc.newBlockingStub(cluster.channel(i)))
+                    .alarm(
+                        AlarmRequest.newBuilder().setAction(AlarmRequest.AlarmAction.GET).build())
+                    .getAlarmsList())
+            .as("alarms listed by member %d", i)
+            .anyMatch(
+                a ->
+                    a.getAlarm() == AlarmType.NOSPACE
+                        && a.getMemberID() == cluster.server(writer).memberId());
+      }
     }
   }
 
