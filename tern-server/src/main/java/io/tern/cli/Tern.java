@@ -24,6 +24,7 @@ public final class Tern implements Runnable {
     cl.addSubcommand(new io.tern.server.DevCommand());
     // client commands
     ClientCommands.addTo(cl);
+    cl.addSubcommand(new io.tern.bench.BenchCommand());
     return cl;
   }
 

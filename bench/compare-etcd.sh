@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# etcd vs Tern on this machine, same client (tern bench), same workloads, same durability.
+#
+# For each run and each system, one system at a time: a fresh 3-member cluster on loopback (each
+# member its own data directory under a temp dir, fsync on: etcd's defaults, Tern's defaults),
+# then `tern bench` for every workload at every client count (8-byte keys, 256-byte values by
+# default), sampling each member's resident memory (VmRSS) meanwhile. At the end: one Markdown
+# table with both systems and the Tern/etcd ratios (medians over the runs), and in the results
+# directory the raw results (raw.jsonl, raw.csv), the medians (summary.csv) and chart.png
+# (throughput and p99 against the client count). Results: bench/RESULTS.md.
+#
+#   bench/compare-etcd.sh [--clients 1,16,64,256] [--workloads put,range-l,range-s]
+#                         [--duration 15] [--warmup 5] [--runs 1] [--systems etcd,tern]
+#                         [--conns 16] [--target leader|all] [--key-size 8] [--val-size 256]
+#                         [--key-space 10000] [--base-port 24300] [--results DIR]
+#                         [--tern-java-opts "..."] [--bench-java-opts "..."] [--no-build]
+#
+#   --workloads      any of tern bench's: put, range-l, range-s, txn-put, mixed, watch
+#   --duration/--warmup  seconds measured / loaded before measuring, per workload and client count
+#   --runs N         fresh clusters N times (systems alternating); the table shows medians
+#   --conns N        connections of the load generator: min(clients, N)
+#   --target         leader (default): every request goes to the leader; all: connections spread
+#                    over the three members (followers forward writes, ReadIndex via the leader)
+#   --results DIR    default target/compare-etcd/<UTC time> under the repository
+#   --tern-java-opts JVM options of the Tern members (default: none, the JVM's defaults)
+#   --no-build       use tern-server/target/tern.jar as it is (otherwise ./tern rebuilds it when
+#                    a source is newer)
+#
+# Installs what is missing from Debian (etcd-server, gnuplot-nox, jq; sudo only when not root).
+# Every process it starts is stopped on every exit path.
+set -euo pipefail
+
+CLIENTS=1,16,64,256
+WORKLOADS=put,range-l,range-s
+DURATION=15
+WARMUP=5
+RUNS=1
+SYSTEMS=etcd,tern
+CONNS=16
+TARGET=leader
+KEY_SIZE=8
+VAL_SIZE=256
+KEY_SPACE=10000
+BASE_PORT=24300
+RESULTS=
+TERN_JAVA_OPTS=
+BENCH_JAVA_OPTS=
+BUILD=1
+QUOTA=$((8 * 1024 * 1024 * 1024))
+
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --clients) CLIENTS=$2; shift 2 ;;
+    --workloads) WORKLOADS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --systems) SYSTEMS=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
+    --target) TARGET=$2; shift 2 ;;
+    --key-size) KEY_SIZE=$2; shift 2 ;;
+    --val-size) VAL_SIZE=$2; shift 2 ;;
+    --key-space) KEY_SPACE=$2; shift 2 ;;
+    --base-port) BASE_PORT=$2; shift 2 ;;
+    --results) RESULTS=$2; shift 2 ;;
+    --tern-java-opts) TERN_JAVA_OPTS=$2; shift 2 ;;
+    --bench-java-opts) BENCH_JAVA_OPTS=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
+  esac
+done
+
+for n in "$DURATION" "$WARMUP" "$RUNS" "$CONNS" "$BASE_PORT"; do
+  [[ $n =~ ^[0-9]+$ ]] || { echo "not a whole number: $n" >&2; exit 2; }
+done
+((RUNS >= 1 && CONNS >= 1 && DURATION >= 1)) || { echo "--runs, --conns, --duration >= 1" >&2; exit 2; }
+[[ $TARGET == leader || $TARGET == all ]] || { echo "--target is leader or all" >&2; exit 2; }
+IFS=, read -r -a CLIENT_LIST <<<"$CLIENTS"
+IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
+IFS=, read -r -a SYSTEM_LIST <<<"$SYSTEMS"
+for s in "${SYSTEM_LIST[@]}"; do
+  [[ $s == etcd || $s == tern ]] || { echo "unknown system: $s (etcd, tern)" >&2; exit 2; }
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+[[ -n $RESULTS ]] || RESULTS=$ROOT/target/compare-etcd/$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$RESULTS"
+RESULTS=$(cd "$RESULTS" && pwd)
+
+# --- what it needs -------------------------------------------------------------------------------
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+APT_UPDATED=0
+need() { # command, Debian package
+  command -v "$1" >/dev/null 2>&1 && return
+  echo "installing $2 ..." >&2
+  if ((APT_UPDATED == 0)); then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+[[ " ${SYSTEM_LIST[*]} " == *" etcd "* ]] && need etcd etcd-server
+need jq jq
+need gnuplot gnuplot-nox
+
+if ((BUILD)); then
+  "$ROOT/tern" --version >/dev/null # builds tern-server/target/tern.jar when absent or stale
+fi
+[[ -f $ROOT/tern-server/target/tern.jar ]] || { echo "no tern-server/target/tern.jar" >&2; exit 1; }
+
+# --- processes and cleanup -----------------------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tern-compare-etcd.XXXXXX")
+# A copy, so a rebuild of the working tree during the run changes nothing here.
+JAR=$WORK/tern.jar
+cp "$ROOT/tern-server/target/tern.jar" "$JAR"
+MEMBER_PIDS=()
+SAMPLER_PID=
+
+stop_pids() { # pids...: TERM, up to 10 s, then KILL
+  local p live
+  (($# > 0)) || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  for _ in $(seq 100); do
+    live=0
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && live=1; done
+    ((live)) || break
+    sleep 0.1
+  done
+  kill -KILL "$@" 2>/dev/null || true
+  for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -n $SAMPLER_PID ]] && stop_pids "$SAMPLER_PID"
+  stop_pids "${MEMBER_PIDS[@]}"
+  cp -r "$WORK/logs" "$RESULTS/" 2>/dev/null || true
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+mkdir -p "$WORK/logs"
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+client_port() { # system, member index: etcd from BASE_PORT, Tern from BASE_PORT + 100
+  local offset=0
+  [[ $1 == tern ]] && offset=100
+  echo $((BASE_PORT + offset + 10 * $2))
+}
+peer_port() { echo $(($(client_port "$1" "$2") + 1)); }
+
+start_cluster() { # system, run
+  local sys=$1 run=$2 i cp pp initial="" dir
+  for i in 0 1 2; do
+    cp=$(client_port "$sys" $i); pp=$(peer_port "$sys" $i)
+    port_free "$cp" && port_free "$pp" || { echo "port $cp or $pp is in use" >&2; return 1; }
+    initial+="${initial:+,}m$i=http://127.0.0.1:$pp"
+  done
+  ENDPOINTS=""
+  for i in 0 1 2; do
+    cp=$(client_port "$sys" $i); pp=$(peer_port "$sys" $i)
+    dir=$WORK/$sys-run$run/m$i
+    mkdir -p "$dir"
+    ENDPOINTS+="${ENDPOINTS:+,}127.0.0.1:$cp"
+    local flags=(--name "m$i" --data-dir "$dir"
+      --listen-client-urls "http://127.0.0.1:$cp" --advertise-client-urls "http://127.0.0.1:$cp"
+      --listen-peer-urls "http://127.0.0.1:$pp" --initial-advertise-peer-urls "http://127.0.0.1:$pp"
+      --initial-cluster "$initial" --initial-cluster-token "compare-$sys-$run"
+      --initial-cluster-state new --quota-backend-bytes "$QUOTA")
+    if [[ $sys == etcd ]]; then
+      etcd "${flags[@]}" >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
+    else
+      # shellcheck disable=SC2086
+      java $TERN_JAVA_OPTS -jar "$JAR" server "${flags[@]}" >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
+    fi
+    MEMBER_PIDS+=($!)
+  done
+  local deadline=$((SECONDS + 60))
+  until java -jar "$JAR" endpoint health --endpoints "$ENDPOINTS" >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then
+      echo "$sys did not become healthy in 60 s; logs in $RESULTS/logs" >&2
+      return 1
+    fi
+    for p in "${MEMBER_PIDS[@]}"; do
+      kill -0 "$p" 2>/dev/null || { echo "a $sys member exited; logs in $RESULTS/logs" >&2; return 1; }
+    done
+    sleep 0.5
+  done
+}
+
+stop_cluster() {
+  stop_pids "${MEMBER_PIDS[@]}"
+  MEMBER_PIDS=()
+}
+
+# Largest VmRSS (KiB) of any member, written to $1 after every sample.
+sample_rss() {
+  local out=$1 max=0 kb p
+  shift
+  while :; do
+    for p in "$@"; do
+      kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+      [[ -n $kb ]] && ((kb > max)) && max=$kb
+    done
+    echo "$max" >"$out.tmp" && mv "$out.tmp" "$out"
+    sleep 0.5
+  done
+}
+
+# --- the runs ------------------------------------------------------------------------------------
+disk_ms() { # mean ms of a synced 4 KiB append in the work directory
+  local t0 t1
+  t0=$(date +%s%N)
+  dd if=/dev/zero of="$WORK/dd" bs=4k count=200 oflag=dsync 2>/dev/null
+  t1=$(date +%s%N)
+  rm -f "$WORK/dd"
+  awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 200 / 1e6 }'
+}
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "tern: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown) (working tree)"
+  echo "etcd: $(etcd --version 2>/dev/null | head -1 || echo absent)"
+  echo "java: $(java -version 2>&1 | head -1)"
+  echo "synced 4 KiB append: $(disk_ms) ms; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "command: bench/compare-etcd.sh --clients $CLIENTS --workloads $WORKLOADS --duration $DURATION --warmup $WARMUP --runs $RUNS --systems $SYSTEMS --conns $CONNS --target $TARGET"
+} | tee "$RESULTS/machine.txt" >&2
+
+RAW=$RESULTS/raw.jsonl
+: >"$RAW"
+for ((run = 1; run <= RUNS; run++)); do
+  for sys in "${SYSTEM_LIST[@]}"; do
+    echo "== run $run: $sys (3 members, ports from $(client_port "$sys" 0))" >&2
+    start_cluster "$sys" "$run"
+    for w in "${WORKLOAD_LIST[@]}"; do
+      for c in "${CLIENT_LIST[@]}"; do
+        conns=$((c < CONNS ? c : CONNS))
+        tag=$sys-run$run-$w-c$c
+        rss=$WORK/$tag.rss
+        echo 0 >"$rss"
+        sample_rss "$rss" "${MEMBER_PIDS[@]}" &
+        SAMPLER_PID=$!
+        status=0
+        # shellcheck disable=SC2086
+        java $BENCH_JAVA_OPTS -jar "$JAR" bench "$w" --endpoints "$ENDPOINTS" --target "$TARGET" \
+          --clients "$c" --conns "$conns" --key-size "$KEY_SIZE" --val-size "$VAL_SIZE" \
+          --key-space "$KEY_SPACE" --duration "${DURATION}s" --warmup "${WARMUP}s" --json \
+          >"$WORK/$tag.json" 2>"$WORK/logs/$tag.bench.log" || status=$?
+        stop_pids "$SAMPLER_PID"
+        SAMPLER_PID=
+        rss_mb=$(awk '{printf "%.0f", $1 / 1024}' "$rss")
+        if ((status != 0)) || ! jq -e . "$WORK/$tag.json" >/dev/null 2>&1; then
+          echo "  $w x $c: tern bench failed (exit $status): $(tail -1 "$WORK/logs/$tag.bench.log")" >&2
+          continue
+        fi
+        jq -c --arg system "$sys" --argjson run "$run" --argjson rss "$rss_mb" \
+          '{system: $system, run: $run, workload, clients, conns, ops, opsPerSecond,
+            p50: .latencyMs.p50, p90: .latencyMs.p90, p99: .latencyMs.p99,
+            p999: .latencyMs["p99.9"], max: .latencyMs.max, errorCount, errors,
+            maxRssMb: $rss}' "$WORK/$tag.json" >>"$RAW"
+        jq -r '"  \(.workload) x \(.clients): \(.opsPerSecond | round) ops/s, p50 \(.p50) ms, p99 \(.p99) ms, \(.errorCount) errors, max member RSS \(.maxRssMb) MB"' \
+          <(tail -1 "$RAW") >&2
+      done
+    done
+    stop_cluster
+  done
+done
+
+# --- report --------------------------------------------------------------------------------------
+jq -r '["system","run","workload","clients","conns","ops","ops_per_s","p50_ms","p90_ms","p99_ms",
+        "p999_ms","max_ms","errors","max_rss_mb"],
+       (.[] | [.system,.run,.workload,.clients,.conns,.ops,.opsPerSecond,.p50,.p90,.p99,.p999,.max,
+               .errorCount,.maxRssMb]) | @csv' --slurp "$RAW" >"$RESULTS/raw.csv"
+
+# Medians over the runs per system, workload and client count (RSS: the largest of the runs).
+jq --slurp '
+  def median: sort | if length == 0 then null
+    elif length % 2 == 1 then .[length / 2 | floor]
+    else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+  group_by([.system, .workload, .clients]) | map({
+    system: .[0].system, workload: .[0].workload, clients: .[0].clients, runs: length,
+    opsPerSecond: (map(.opsPerSecond) | median), p50: (map(.p50) | median),
+    p99: (map(.p99) | median), errors: (map(.errorCount) | add), maxRssMb: (map(.maxRssMb) | max)})
+' "$RAW" >"$RESULTS/summary.json"
+jq -r '["system","workload","clients","runs","ops_per_s","p50_ms","p99_ms","errors","max_rss_mb"],
+       (.[] | [.system,.workload,.clients,.runs,.opsPerSecond,.p50,.p99,.errors,.maxRssMb]) | @csv' \
+  "$RESULTS/summary.json" >"$RESULTS/summary.csv"
+
+# One row per workload and client count, in the order run.
+{
+  echo "| workload | clients | etcd ops/s | etcd p50 ms | etcd p99 ms | etcd RSS MB | Tern ops/s | Tern p50 ms | Tern p99 ms | Tern RSS MB | ops/s Tern/etcd | p99 Tern/etcd | errors etcd/Tern |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for w in "${WORKLOAD_LIST[@]}"; do
+    for c in "${CLIENT_LIST[@]}"; do
+      jq -r --arg w "$w" --argjson c "$c" '
+        def row($s): (map(select(.system == $s and .workload == $w and .clients == $c)) | .[0]);
+        def commas: if length > 3 then (.[0:length-3] | commas) + "," + .[length-3:] else . end;
+        def n: if . == null then "-" else (round | tostring | commas) end;
+        def ms: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
+        def ratio($a; $b): if $a == null or $b == null or $b == 0 then "-"
+          else ($a / $b * 100 | round / 100 | tostring) + "x" end;
+        row("etcd") as $e | row("tern") as $t
+        | if $e == null and $t == null then empty else
+          "| \($w) | \($c) | \($e.opsPerSecond | n) | \($e.p50 | ms) | \($e.p99 | ms) | \($e.maxRssMb // "-")"
+          + " | \($t.opsPerSecond | n) | \($t.p50 | ms) | \($t.p99 | ms) | \($t.maxRssMb // "-")"
+          + " | \(ratio($t.opsPerSecond; $e.opsPerSecond)) | \(ratio($t.p99; $e.p99))"
+          + " | \($e.errors // "-")/\($t.errors // "-") |"
+          end' "$RESULTS/summary.json"
+    done
+  done
+} | tee "$RESULTS/table.md"
+
+# Chart: throughput and p99 against the client count, one line per system and workload.
+{
+  for s in "${SYSTEM_LIST[@]}"; do
+    for w in "${WORKLOAD_LIST[@]}"; do
+      echo "\"$([[ $s == tern ]] && echo Tern || echo etcd) $w\""
+      jq -r --arg s "$s" --arg w "$w" \
+        'map(select(.system == $s and .workload == $w)) | sort_by(.clients) | .[]
+         | "\(.clients) \(.opsPerSecond) \(.p99)"' "$RESULTS/summary.json"
+      printf '\n\n'
+    done
+  done
+} >"$WORK/chart.dat"
+blocks=$(( ${#SYSTEM_LIST[@]} * ${#WORKLOAD_LIST[@]} ))
+terminal="pngcairo size 1400,560 font ',10'"
+gnuplot -e "set terminal pngcairo" >/dev/null 2>&1 || terminal="png size 1400,560"
+gnuplot <<EOF
+set terminal $terminal
+set output '$RESULTS/chart.png'
+set multiplot layout 1,2 title "etcd vs Tern, 3 members on loopback, ${KEY_SIZE}-byte keys, ${VAL_SIZE}-byte values (medians of $RUNS run(s))"
+set logscale x 2
+set xrange [$(printf '%s\n' "${CLIENT_LIST[@]}" | sort -n | head -1)/1.5:$(printf '%s\n' "${CLIENT_LIST[@]}" | sort -n | tail -1)*1.5]
+set xtics (${CLIENTS})
+set xlabel 'clients (one request in flight each)'
+set key left top
+set grid
+set logscale y
+set title 'throughput'
+set ylabel 'requests/s'
+plot for [i=0:$((blocks - 1))] '$WORK/chart.dat' index i using 1:2 with linespoints title columnheader(1)
+set title 'p99 latency'
+set ylabel 'ms'
+plot for [i=0:$((blocks - 1))] '$WORK/chart.dat' index i using 1:3 with linespoints title columnheader(1)
+unset multiplot
+EOF
+echo "results: $RESULTS (table.md, raw.jsonl, raw.csv, summary.csv, chart.png, logs/)" >&2
