@@ -8,11 +8,14 @@ import io.tern.api.SnapshotRequest;
 import io.tern.api.SnapshotResponse;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Iterator;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -146,6 +149,7 @@ final class MaintenanceCommands {
               part,
               StandardOpenOption.CREATE,
               StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.READ,
               StandardOpenOption.WRITE)) {
         OutputStream out = java.nio.channels.Channels.newOutputStream(ch);
         Iterator<SnapshotResponse> chunks =
@@ -155,6 +159,7 @@ final class MaintenanceCommands {
         }
         out.flush();
         ch.force(true);
+        verifyChecksum(ch);
       } catch (IOException | RuntimeException e) {
         Files.deleteIfExists(part);
         throw e;
@@ -163,5 +168,46 @@ final class MaintenanceCommands {
       printer().line("Snapshot saved at " + file);
       return 0;
     }
+
+    /**
+     * Checks the stream's trailer as etcdctl does: the data is padded to a multiple of 512 bytes
+     * and followed by the SHA-256 of everything before it.
+     */
+    static void verifyChecksum(FileChannel ch) throws IOException {
+      long size = ch.size();
+      if (size % 512 != SHA256_BYTES) {
+        throw new CliException("sha256 checksum not found [bytes: " + size + "]");
+      }
+      MessageDigest sha;
+      try {
+        sha = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("the JDK has no SHA-256", e);
+      }
+      ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+      long pos = 0;
+      long dataEnd = size - SHA256_BYTES;
+      while (pos < dataEnd) {
+        buf.clear().limit((int) Math.min(buf.capacity(), dataEnd - pos));
+        int n = ch.read(buf, pos);
+        if (n < 0) {
+          throw new IOException("snapshot file ended early at " + pos);
+        }
+        buf.flip();
+        sha.update(buf);
+        pos += n;
+      }
+      ByteBuffer trailer = ByteBuffer.allocate(SHA256_BYTES);
+      while (trailer.hasRemaining()) {
+        if (ch.read(trailer, dataEnd + trailer.position()) < 0) {
+          throw new IOException("snapshot file ended early in its checksum");
+        }
+      }
+      if (!MessageDigest.isEqual(sha.digest(), trailer.array())) {
+        throw new CliException("snapshot's sha256 checksum does not match its data");
+      }
+    }
   }
+
+  private static final int SHA256_BYTES = 32;
 }

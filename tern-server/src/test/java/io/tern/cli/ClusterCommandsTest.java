@@ -393,6 +393,7 @@ class ClusterCommandsTest {
     assertThat(r.err()).isEmpty();
     assertThat(r.out()).isEqualTo("Snapshot saved at " + file + "\n");
     assertThat(Files.size(file)).isPositive();
+    assertThat(Files.size(file) % 512).as("etcd's layout: padded data + SHA-256").isEqualTo(32);
     assertThat(dir.resolve("snap.db.part")).doesNotExist();
 
     Cli.Result two =
