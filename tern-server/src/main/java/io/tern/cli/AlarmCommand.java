@@ -4,7 +4,6 @@ import io.tern.api.AlarmMember;
 import io.tern.api.AlarmRequest;
 import io.tern.api.AlarmResponse;
 import io.tern.api.AlarmType;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code alarm list|disarm}. */
@@ -12,19 +11,7 @@ import picocli.CommandLine.Command;
     name = "alarm",
     description = "Alarm related commands.",
     subcommands = {AlarmCommand.ListAlarms.class, AlarmCommand.Disarm.class})
-final class AlarmCommand implements Runnable {
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-  @CommandLine.Option(
-      names = {"-h", "--help"},
-      usageHelp = true,
-      description = "Show this help message and exit.")
-  boolean help;
-
-  @Override
-  public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "Missing an alarm subcommand");
-  }
+final class AlarmCommand extends GroupCommand {
 
   static String alarmName(AlarmMember a) {
     return a.getAlarm() == AlarmType.UNRECOGNIZED ? "UNKNOWN" : a.getAlarm().name();

@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,19 +30,7 @@ import picocli.CommandLine.Option;
       EndpointCommand.Status.class,
       EndpointCommand.HashKv.class
     })
-final class EndpointCommand implements Runnable {
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-  @CommandLine.Option(
-      names = {"-h", "--help"},
-      usageHelp = true,
-      description = "Show this help message and exit.")
-  boolean help;
-
-  @Override
-  public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "Missing an endpoint subcommand");
-  }
+final class EndpointCommand extends GroupCommand {
 
   /** The endpoints to address: --endpoints, or every member's client URLs. */
   static List<Endpoint> targets(Connection c, boolean cluster) {

@@ -113,21 +113,7 @@ final class MaintenanceCommands {
       name = "snapshot",
       description = "Manages snapshots of the key-value store.",
       subcommands = {SnapshotSave.class})
-  static final class Snapshot implements Runnable {
-    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
-
-    @Option(
-        names = {"-h", "--help"},
-        usageHelp = true,
-        description = "Show this help message and exit.")
-    boolean help;
-
-    @Override
-    public void run() {
-      throw new picocli.CommandLine.ParameterException(
-          spec.commandLine(), "Missing a snapshot subcommand");
-    }
-  }
+  static final class Snapshot extends GroupCommand {}
 
   @Command(name = "save", description = "Stores a snapshot of one endpoint's store in a file.")
   static final class SnapshotSave extends ClientCommand {

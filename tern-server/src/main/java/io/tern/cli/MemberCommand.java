@@ -14,7 +14,6 @@ import io.tern.api.MemberUpdateResponse;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -30,19 +29,7 @@ import picocli.CommandLine.Parameters;
       MemberCommand.ListMembers.class,
       MemberCommand.Promote.class
     })
-final class MemberCommand implements Runnable {
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-  @CommandLine.Option(
-      names = {"-h", "--help"},
-      usageHelp = true,
-      description = "Show this help message and exit.")
-  boolean help;
-
-  @Override
-  public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "Missing a member subcommand");
-  }
+final class MemberCommand extends GroupCommand {
 
   static long parseId(String hex) {
     try {
