@@ -67,6 +67,11 @@ public final class Cluster {
       return up;
     }
 
+    /** The scheduler of the current incarnation (pause it to model a stopped process). */
+    public SimNodeScheduler scheduler() {
+      return scheduler;
+    }
+
     public RaftNode node() {
       return node;
     }

@@ -45,6 +45,7 @@ public final class SimNodeScheduler implements Scheduler {
   private final SerialExecutor background;
   private boolean alive = true;
   private long droppedAfterKill;
+  private long pausedUntil = Long.MIN_VALUE;
 
   /** A scheduler with no clock offset and the default apply latency. */
   public SimNodeScheduler(Simulation sim, long nodeId) {
@@ -144,6 +145,24 @@ public final class SimNodeScheduler implements Scheduler {
     background.kill();
   }
 
+  /**
+   * Models a stopped process (SIGSTOP, a long GC pause): for {@code nanos} of simulated time no
+   * task or timer of this node runs; what arrives meanwhile queues, and everything resumes in order
+   * when the pause ends. The clock ({@link #nanoTime()}) goes on.
+   */
+  public void pause(long nanos) {
+    if (nanos < 0) {
+      throw new IllegalArgumentException("negative pause " + nanos);
+    }
+    pausedUntil = Math.max(pausedUntil, sim.now() + nanos);
+    sim.trace("node.pause", nodeId, nanos, 0, null);
+  }
+
+  /** Nanoseconds left of the current pause, 0 if not paused. */
+  private long pauseLeft() {
+    return pausedUntil == Long.MIN_VALUE ? 0 : Math.max(0, pausedUntil - sim.now());
+  }
+
   public boolean isAlive() {
     return alive;
   }
@@ -196,6 +215,11 @@ public final class SimNodeScheduler implements Scheduler {
       if (cancelled || !alive) {
         return;
       }
+      long left = pauseLeft();
+      if (left > 0) {
+        event = sim.at(left, this::fire); // the timer thread is stopped too
+        return;
+      }
       // Like a timer thread posting to the loop: the task runs after tasks already queued.
       loop.execute(
           () -> {
@@ -245,12 +269,17 @@ public final class SimNodeScheduler implements Scheduler {
     private void scheduleNext() {
       long delay =
           maxLatency == minLatency ? minLatency : random.nextLong(minLatency, maxLatency + 1);
-      next = sim.at(delay, this::runOne);
+      next = sim.at(Math.max(delay, pauseLeft()), this::runOne);
     }
 
     private void runOne() {
       next = null;
       if (!alive) {
+        return;
+      }
+      long left = pauseLeft();
+      if (left > 0) {
+        next = sim.at(left, this::runOne);
         return;
       }
       Runnable task = queue.pollFirst();

@@ -239,6 +239,15 @@ public final class Raft {
     return best;
   }
 
+  /**
+   * Withdraws the leader's lease for an election timeout: the driver calls it when its ticks have
+   * fallen behind real time (the process was paused or starved), since the lease is counted in
+   * ticks. Reads go through a heartbeat round meanwhile.
+   */
+  public void suspendLease() {
+    leaseBlockedUntil = Math.max(leaseBlockedUntil, ticks + cfg.electionTicks());
+  }
+
   private void sendTimeoutNow(long to) {
     leaseBlockedUntil = Math.max(leaseBlockedUntil, ticks + cfg.electionTicks());
     send(msg(MessageType.TIMEOUT_NOW).to(to).term(term).build());
@@ -839,6 +848,19 @@ public final class Raft {
    * them will vote for another candidate before t + electionTicks (see {@link #inLease()}); the
    * drift margin covers members whose clocks tick slower than ours.
    */
+  /**
+   * The tick count at which the heartbeat round that currently backs the lease was sent; -1 if no
+   * acknowledged round backs it. {@link #leaseValid()} counts the lease in ticks; a driver whose
+   * ticks can fall behind real time (a paused or starved process) must also bound it by its clock
+   * from this tick on.
+   */
+  public long leaseStartTick() {
+    if (isSoleVoter()) {
+      return ticks;
+    }
+    return readOnly.tickOfRound(tracker.quorumAckedRound());
+  }
+
   public boolean leaseValid() {
     if (!cfg.leaseRead()
         || role != Role.LEADER

@@ -108,6 +108,9 @@ public final class RaftNode {
 
   private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
   private boolean flushScheduled;
+  // When each of the last ticks was processed (scheduler clock), indexed by tick count modulo the
+  // length; Long.MIN_VALUE where unknown. Loop-owned.
+  private final long[] tickTimes;
   private volatile boolean stopped;
   private Scheduler.Cancellable tickTimer;
   private volatile Throwable failure;
@@ -122,6 +125,8 @@ public final class RaftNode {
       StateMachine stateMachine,
       Scheduler scheduler) {
     this.options = options;
+    this.tickTimes = new long[options.raft().electionTicks() + 2];
+    java.util.Arrays.fill(tickTimes, Long.MIN_VALUE);
     this.id = options.raft().id();
     this.store = store;
     this.snapshots = snapshots;
@@ -232,6 +237,7 @@ public final class RaftNode {
       fail(new IllegalStateException("member " + id + ": transport failed to start", e));
       return;
     }
+    recordTickTime();
     tickTimer = scheduler.scheduleOnLoop(options.tickNanos(), this::onTick);
     LOG.debug("member {} started: {}", id, core);
   }
@@ -284,7 +290,8 @@ public final class RaftNode {
                 return;
               }
               expireInTime(r);
-              if (mode == ReadMode.LEASE && core.leaseValid()) {
+              distrustLateTicks();
+              if (mode == ReadMode.LEASE && core.leaseValid() && leaseValidByClock()) {
                 // The lease proves no other leader exists: our commit index is current.
                 parkRead(r, core.log().committed());
               } else {
@@ -488,10 +495,47 @@ public final class RaftNode {
                 case SNAPSHOT_CHUNK_ACK -> guarded(() -> onSnapshotAck(m));
                 case SNAPSHOT, INSTALL_SNAPSHOT ->
                     LOG.warn("member {} dropped a local-only message from the network: {}", id, m);
-                default -> guarded(() -> core.step(m));
+                default -> {
+                  if (m.type() == MessageType.READ_INDEX) {
+                    distrustLateTicks(); // a follower's read may be answered from the lease
+                  }
+                  guarded(() -> core.step(m));
+                }
               }
               scheduleFlush();
             });
+  }
+
+  /**
+   * The core counts the lease in ticks, but ticks run late when the process is paused or starved (a
+   * read queued during a pause would otherwise be served on a lease that expired in real time). So
+   * the lease must also hold by the clock: less than {@code electionTicks - leaseDriftTicks} tick
+   * intervals since the tick at which its heartbeat round was sent was processed.
+   */
+  private boolean leaseValidByClock() {
+    long start = core.leaseStartTick();
+    if (start < 0 || core.ticks() - start >= tickTimes.length) {
+      return false;
+    }
+    long startedAt = tickTimes[(int) (start % tickTimes.length)];
+    long leaseNanos =
+        (options.raft().electionTicks() - options.raft().leaseDriftTicks()) * options.tickNanos();
+    return startedAt != Long.MIN_VALUE && scheduler.nanoTime() - startedAt < leaseNanos;
+  }
+
+  /**
+   * If the tick timer is overdue (the process was paused or starved), the core's tick count lags
+   * real time and so would its lease: withdraw the lease before the core serves any read.
+   */
+  private void distrustLateTicks() {
+    long last = tickTimes[(int) (core.ticks() % tickTimes.length)];
+    if (last != Long.MIN_VALUE && scheduler.nanoTime() - last > 2 * options.tickNanos()) {
+      core.suspendLease();
+    }
+  }
+
+  private void recordTickTime() {
+    tickTimes[(int) (core.ticks() % tickTimes.length)] = scheduler.nanoTime();
   }
 
   private void onTick() {
@@ -499,6 +543,7 @@ public final class RaftNode {
       return;
     }
     guarded(core::tick);
+    recordTickTime();
     if (!senders.isEmpty()) {
       guarded(this::tickSenders);
     }
@@ -565,6 +610,7 @@ public final class RaftNode {
     List<PendingRead<?>> batch = batchedReads;
     batchedReads = new ArrayList<>();
     long ctx = readContextBase + (++readSeq);
+    distrustLateTicks();
     try {
       core.readIndex(ctx);
       readsByContext.put(ctx, batch);

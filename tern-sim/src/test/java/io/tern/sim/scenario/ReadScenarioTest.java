@@ -105,6 +105,36 @@ class ReadScenarioTest {
   }
 
   /**
+   * Regression (chaos run seed-1-20261202-014628): a leader with lease reads is stopped (SIGSTOP)
+   * for longer than an election timeout while the others elect a new leader and commit a write. Its
+   * ticks stop too, so by its tick count the lease still holds when it resumes; a read queued
+   * during the pause must not be served from that lease (it must go through ReadIndex, which cannot
+   * succeed while it is cut off), because the lease expired in real time.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {421, 422, 423})
+  void aLeaseReadQueuedWhileTheLeaderWasPausedIsNotServedFromTheExpiredLease(long seed) {
+    ScenarioSupport s =
+        ScenarioSupport.start(seed, SimOptions.defaults().withProtocol(true, true, true));
+    History h = new History();
+    long l1 = s.awaitLeader();
+    assertThat(write(s, h, 0, l1, "v1").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+    s.run(50 * MS); // heartbeat rounds acknowledged: l1 holds a lease
+
+    s.cluster.member(l1).scheduler().pause(3 * SEC);
+    s.cluster.network().isolate(l1);
+    long l2 = s.awaitLeaderOtherThan(l1);
+    assertThat(write(s, h, 2, l2, "v2").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+    // Queued on the paused leader's loop; it runs when the pause ends.
+    CompletableFuture<String> stale = read(s, h, 1, l1, ReadMode.LEASE);
+    s.runUntil(stale::isDone, 10 * SEC);
+    assertThat(ScenarioSupport.outcome(stale))
+        .as("a lease read at a leader resumed after its lease expired in real time")
+        .doesNotStartWith("ok");
+    assertLinearizable(h);
+  }
+
+  /**
    * Lease reads at a leader that gets cut off: it serves them from its lease only while the lease
    * holds, and the lease ends before the rest can elect a new leader, so no stale value is ever
    * returned.
