@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Installs what the tests need from outside Maven: etcdctl (Debian's etcd-client package), used by
-# io.tern.process.EtcdctlSmokeTest. Idempotent: does nothing when etcdctl is already on the PATH.
+# Installs what the tests need from outside Maven, from Debian's packages:
+#   etcdctl  (etcd-client)  io.tern.process.EtcdctlSmokeTest
+#   faketime (faketime)     tern-chaos: clock skew on the lease-read seeds
+#   gnuplot  (gnuplot-nox)  tern-chaos: the latency/throughput plot of each run
+# Idempotent: does nothing when every command is already on the PATH.
 set -euo pipefail
 
-if command -v etcdctl >/dev/null 2>&1; then
-  echo "install-test-deps: etcdctl present: $(etcdctl version 2>/dev/null | head -n 1)"
+declare -A PACKAGE=([etcdctl]=etcd-client [faketime]=faketime [gnuplot]=gnuplot-nox)
+missing=()
+for cmd in etcdctl faketime gnuplot; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGE[$cmd]}")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-test-deps: etcdctl, faketime and gnuplot present"
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-test-deps: etcdctl is missing and apt-get is not available;" \
-    "install etcdctl (etcd v3.4 or later) by hand" >&2
+  echo "install-test-deps: missing ${missing[*]} and apt-get is not available; install them by hand" >&2
   exit 1
 fi
 
@@ -23,12 +30,13 @@ if [[ "$(id -u)" -ne 0 ]]; then
   SUDO=(sudo)
 fi
 
-echo "install-test-deps: installing Debian's etcd-client (etcdctl)"
-"${SUDO[@]}" apt-get update
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends etcd-client
+echo "install-test-deps: installing Debian's ${missing[*]}"
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
-if ! command -v etcdctl >/dev/null 2>&1; then
-  echo "install-test-deps: etcd-client was installed but etcdctl is not on the PATH" >&2
-  exit 1
-fi
-echo "install-test-deps: installed $(etcdctl version 2>/dev/null | head -n 1)"
+for cmd in etcdctl faketime gnuplot; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "install-test-deps: $cmd is still not on the PATH" >&2
+    exit 1
+  fi
+done
