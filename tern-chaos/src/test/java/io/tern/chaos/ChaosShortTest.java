@@ -13,25 +13,23 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The short chaos run of CI: two fixed seeds of 55 s of faults each on 5 {@code tern server}
  * processes (network namespaces when running as root, loopback TCP proxies otherwise); seed 1 runs
- * with clock skew (libfaketime) and lease reads when faketime is installed (without pauses, see
- * {@link #LEASE_READ_EXCLUSIONS}), seed 2 with every fault and ReadIndex. Fails if any checker
- * fails or the harness could not complete a run. The run directories stay under {@code
- * target/chaos}. The long version is {@code chaos/run.sh --seeds N --duration S}.
+ * with clock skew (libfaketime) and lease reads when faketime is installed, seed 2 with ReadIndex;
+ * both with every fault. Fails if any checker fails or the harness could not complete a run. The
+ * run directories stay under {@code target/chaos}. The long version is {@code chaos/run.sh --seeds
+ * N --duration S}.
  */
 class ChaosShortTest {
   private static final List<Long> SEEDS = List.of(1L, 2L);
   private static final int DURATION_SECONDS = 55;
 
   /**
-   * Known anomalies, left out of CI while they are open (the long runs of {@code chaos/run.sh} keep
-   * them): late keep-alives — a keep-alive applied just before the leader's expiry revoke of the
-   * same lease is acknowledged (TTL > 0), then the revoke deletes the lease's keys at once. Empty
-   * the set once that is fixed. (Leader pauses with lease reads, once excluded too, are fixed: see
-   * ReadScenarioTest's paused-leader regression test.)
+   * Faults left out of CI. Empty: the two anomalies the harness found are fixed (a paused leader
+   * serving lease reads from a lease that expired in real time — ReadScenarioTest; an expiry revoke
+   * undoing an acknowledged keep-alive — LeaseAlarmMemberTest), so every fault runs.
    */
-  private static final Set<String> LEASE_READ_EXCLUSIONS = Set.of(ChaosOptions.LATE_KEEPALIVE);
+  private static final Set<String> LEASE_READ_EXCLUSIONS = Set.of();
 
-  private static final Set<String> EXCLUSIONS = Set.of(ChaosOptions.LATE_KEEPALIVE);
+  private static final Set<String> EXCLUSIONS = Set.of();
 
   @Test
   @Timeout(value = 6, unit = java.util.concurrent.TimeUnit.MINUTES)

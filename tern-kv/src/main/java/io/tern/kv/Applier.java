@@ -10,6 +10,7 @@ import io.tern.api.CompactionResponse;
 import io.tern.api.DeleteRangeRequest;
 import io.tern.api.DeleteRangeResponse;
 import io.tern.api.InternalRequest;
+import io.tern.api.LeaseExpire;
 import io.tern.api.LeaseGrantRequest;
 import io.tern.api.LeaseGrantResponse;
 import io.tern.api.LeaseKeepAliveRequest;
@@ -55,15 +56,16 @@ final class Applier {
     this.membersChanged = membersChanged;
   }
 
-  Object apply(InternalRequest req, WriteTxn w) throws KvException {
+  Object apply(InternalRequest req, WriteTxn w, long index) throws KvException {
     return switch (req.getRequestCase()) {
       case PUT -> put(req.getPut(), w);
       case DELETE_RANGE -> deleteRange(req.getDeleteRange(), w);
       case TXN -> txn(req.getTxn(), w);
       case COMPACTION -> compaction(req.getCompaction(), w);
-      case LEASE_GRANT -> leaseGrant(req.getLeaseGrant(), w);
+      case LEASE_GRANT -> leaseGrant(req.getLeaseGrant(), w, index);
       case LEASE_REVOKE -> leaseRevoke(req.getLeaseRevoke(), w);
-      case LEASE_KEEP_ALIVE -> leaseKeepAlive(req.getLeaseKeepAlive(), w);
+      case LEASE_KEEP_ALIVE -> leaseKeepAlive(req.getLeaseKeepAlive(), w, index);
+      case LEASE_EXPIRE -> leaseExpire(req.getLeaseExpire(), w);
       case ALARM -> alarm(req.getAlarm(), w);
       case MEMBER_PUT -> memberPut(req.getMemberPut(), w);
       case MEMBER_REMOVE -> memberRemove(req.getMemberRemove().getId(), w);
@@ -227,7 +229,15 @@ final class Applier {
 
   // ---- leases
 
-  private LeaseGrantResponse leaseGrant(LeaseGrantRequest g, WriteTxn w) throws KvException {
+  private static byte[] leaseRecord(long ttl, long renewedIndex) {
+    byte[] v = new byte[16];
+    Codec.putLong(v, 0, ttl);
+    Codec.putLong(v, 8, renewedIndex);
+    return v;
+  }
+
+  private LeaseGrantResponse leaseGrant(LeaseGrantRequest g, WriteTxn w, long index)
+      throws KvException {
     if (noSpace()) {
       throw KvException.noSpace();
     }
@@ -242,9 +252,23 @@ final class Applier {
       throw KvException.leaseExists();
     }
     long ttl = Math.max(1, g.getTTL());
-    w.put(w.db().leases, Codec.longBytes(id), Codec.longBytes(ttl));
+    w.put(w.db().leases, Codec.longBytes(id), leaseRecord(ttl, index));
     w.afterCommit(() -> tables.leaseClocks.renew(id, ttl, options.nanoClock().getAsLong()));
     return LeaseGrantResponse.newBuilder().setHeader(header(w)).setID(id).setTTL(ttl).build();
+  }
+
+  /** The leader's expiry: a revoke unless the lease was renewed after what the leader saw. */
+  private LeaseRevokeResponse leaseExpire(LeaseExpire e, WriteTxn w) throws KvException {
+    long renewed = w.view().leaseRenewedIndex(e.getId());
+    if (renewed < 0) {
+      throw KvException.leaseNotFound();
+    }
+    if (renewed != e.getRenewedIndex()) {
+      throw new KvException(
+          KvException.Code.FAILED_PRECONDITION,
+          "etcdserver: lease was renewed after it was seen to expire");
+    }
+    return leaseRevoke(LeaseRevokeRequest.newBuilder().setID(e.getId()).build(), w);
   }
 
   private LeaseRevokeResponse leaseRevoke(LeaseRevokeRequest r, WriteTxn w) throws KvException {
@@ -265,13 +289,14 @@ final class Applier {
     return LeaseRevokeResponse.newBuilder().setHeader(header(w)).build();
   }
 
-  private LeaseKeepAliveResponse leaseKeepAlive(LeaseKeepAliveRequest k, WriteTxn w)
+  private LeaseKeepAliveResponse leaseKeepAlive(LeaseKeepAliveRequest k, WriteTxn w, long index)
       throws KvException {
     long id = k.getID();
     long ttl = w.view().leaseTtl(id);
     if (ttl < 0) {
       throw KvException.leaseNotFound();
     }
+    w.put(w.db().leases, Codec.longBytes(id), leaseRecord(ttl, index));
     w.afterCommit(() -> tables.leaseClocks.renew(id, ttl, options.nanoClock().getAsLong()));
     return LeaseKeepAliveResponse.newBuilder().setHeader(header(w)).setID(id).setTTL(ttl).build();
   }

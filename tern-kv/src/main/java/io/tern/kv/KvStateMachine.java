@@ -218,7 +218,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     try (WriteTxn w = new WriteTxn(d, v.revision(), v.compactRevision())) {
       Object result;
       try {
-        result = applier.apply(req, w);
+        result = applier.apply(req, w, index);
       } catch (KvException refused) {
         w.discard();
         result = refused;
@@ -511,6 +511,18 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
             long left = tables.leaseClocks.remainingSeconds(id, options.nanoClock().getAsLong());
             return Optional.of(new LeaseInfo(id, ttl, left < 0 ? ttl : left, mv.leaseKeys(id)));
           });
+    } catch (KvException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * The log index of the entry that last granted or kept alive lease {@code id} (what a {@code
+   * LeaseExpire} must name), or -1 if the lease does not exist.
+   */
+  public long leaseRenewedIndex(long id) {
+    try {
+      return read((mv, v) -> mv.leaseRenewedIndex(id));
     } catch (KvException e) {
       throw new IllegalStateException(e);
     }

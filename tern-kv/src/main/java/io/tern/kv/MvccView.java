@@ -353,6 +353,14 @@ final class MvccView {
     return v == null ? -1 : Codec.getLong(v, 0);
   }
 
+  /**
+   * The log index of the entry that last granted or kept alive a lease; -1 if it does not exist.
+   */
+  long leaseRenewedIndex(long id) {
+    byte[] v = source.get(db.leases, Codec.longBytes(id));
+    return v == null ? -1 : v.length >= 16 ? Codec.getLong(v, 8) : 0;
+  }
+
   /** The keys attached to a lease, in key order. */
   List<ByteString> leaseKeys(long id) {
     byte[] prefix = Codec.longBytes(id);

@@ -61,6 +61,46 @@ class LeaseAlarmMemberTest {
         .build();
   }
 
+  static InternalRequest expireReq(long id, long renewedIndex) {
+    return InternalRequest.newBuilder()
+        .setLeaseExpire(
+            io.tern.api.LeaseExpire.newBuilder().setId(id).setRenewedIndex(renewedIndex))
+        .build();
+  }
+
+  /**
+   * Regression (chaos run seed-1-20261202-015557): the leader's expiry of a lease is proposed, a
+   * keep-alive of that lease is applied before it and acknowledged with a TTL; the expiry must then
+   * not delete the lease's keys.
+   */
+  @Test
+  void anExpiryProposedBeforeAKeepAliveThatAppliedFirstHasNoEffect() throws Exception {
+    long grantedAt = kv.nextIndex;
+    kv.ok(grantReq(9, 5));
+    assertThat(kv.sm.leaseRenewedIndex(9)).isEqualTo(grantedAt);
+    kv.ok(putReq("leased", "1", 9));
+    long seenByLeader = kv.sm.leaseRenewedIndex(9); // the leader decides the lease expired...
+
+    long keptAliveAt = kv.nextIndex;
+    LeaseKeepAliveResponse ka = kv.ok(keepAliveReq(9)); // ...but a keep-alive is applied first
+    assertThat(ka.getTTL()).isEqualTo(5);
+    assertThat(kv.sm.leaseRenewedIndex(9)).isEqualTo(keptAliveAt);
+    long revision = kv.sm.revision();
+
+    KvException stale = kv.refused(expireReq(9, seenByLeader));
+    assertThat(stale.code()).isEqualTo(KvException.Code.FAILED_PRECONDITION);
+    assertThat(kv.get("leased")).isNotNull();
+    assertThat(kv.sm.revision()).isEqualTo(revision);
+    assertThat(kv.sm.lease(9)).isPresent();
+
+    // An expiry naming the latest renewal revokes it, deleting the keys in one revision.
+    kv.ok(expireReq(9, keptAliveAt));
+    assertThat(kv.get("leased")).isNull();
+    assertThat(kv.sm.revision()).isEqualTo(revision + 1);
+    assertThat(kv.sm.lease(9)).isEmpty();
+    assertThat(kv.refused(expireReq(9, keptAliveAt)).code()).isEqualTo(KvException.Code.NOT_FOUND);
+  }
+
   @Test
   void grantAttachAndRevokeDeletesKeysInOneRevision() throws Exception {
     LeaseGrantResponse g = kv.ok(grantReq(7, 10));

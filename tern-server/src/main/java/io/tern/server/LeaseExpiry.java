@@ -1,7 +1,7 @@
 package io.tern.server;
 
 import io.tern.api.InternalRequest;
-import io.tern.api.LeaseRevokeRequest;
+import io.tern.api.LeaseExpire;
 import io.tern.embed.RaftServer;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,7 +48,10 @@ final class LeaseExpiry {
         server
             .writeRaw(
                 InternalRequest.newBuilder()
-                    .setLeaseRevoke(LeaseRevokeRequest.newBuilder().setID(id)))
+                    .setLeaseExpire(
+                        LeaseExpire.newBuilder()
+                            .setId(id)
+                            .setRenewedIndex(server.kv().leaseRenewedIndex(id))))
             .whenComplete((r, t) -> revoking.remove(id));
       }
     } catch (RuntimeException e) {
