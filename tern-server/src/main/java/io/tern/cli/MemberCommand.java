@@ -31,6 +31,27 @@ import picocli.CommandLine.Parameters;
     })
 final class MemberCommand extends GroupCommand {
 
+  /** Prints a member change's response: its JSON, or etcdctl's "Member <id> <what><cluster>". */
+  static int report(
+      ClientCommand cmd,
+      com.google.protobuf.Message response,
+      io.tern.api.ResponseHeader header,
+      long member,
+      String what) {
+    if (cmd.options.json()) {
+      cmd.printer().json(response);
+    } else {
+      cmd.printer()
+          .line(
+              "Member "
+                  + Printer.paddedId(member)
+                  + " "
+                  + what
+                  + Printer.paddedId(header.getClusterId()));
+    }
+    return 0;
+  }
+
   static long parseId(String hex) {
     try {
       return Long.parseUnsignedLong(hex, 16);
@@ -146,17 +167,7 @@ final class MemberCommand extends GroupCommand {
       long member = parseId(id);
       MemberRemoveResponse r =
           c.cluster().memberRemove(MemberRemoveRequest.newBuilder().setID(member).build());
-      if (options.json()) {
-        printer().json(r);
-      } else {
-        printer()
-            .line(
-                "Member "
-                    + Printer.paddedId(member)
-                    + " removed from cluster "
-                    + Printer.paddedId(r.getHeader().getClusterId()));
-      }
-      return 0;
+      return report(this, r, r.getHeader(), member, "removed from cluster ");
     }
   }
 
@@ -178,17 +189,7 @@ final class MemberCommand extends GroupCommand {
                       .setID(member)
                       .addAllPeerURLs(urls(peerUrls))
                       .build());
-      if (options.json()) {
-        printer().json(r);
-      } else {
-        printer()
-            .line(
-                "Member "
-                    + Printer.paddedId(member)
-                    + " updated in cluster "
-                    + Printer.paddedId(r.getHeader().getClusterId()));
-      }
-      return 0;
+      return report(this, r, r.getHeader(), member, "updated in cluster ");
     }
   }
 
@@ -202,17 +203,7 @@ final class MemberCommand extends GroupCommand {
       long member = parseId(id);
       MemberPromoteResponse r =
           c.cluster().memberPromote(MemberPromoteRequest.newBuilder().setID(member).build());
-      if (options.json()) {
-        printer().json(r);
-      } else {
-        printer()
-            .line(
-                "Member "
-                    + Printer.paddedId(member)
-                    + " promoted in cluster "
-                    + Printer.paddedId(r.getHeader().getClusterId()));
-      }
-      return 0;
+      return report(this, r, r.getHeader(), member, "promoted in cluster ");
     }
   }
 }

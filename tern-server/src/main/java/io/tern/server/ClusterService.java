@@ -72,11 +72,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         out,
         server.onLeader(
             () -> add(urls, request.getIsLearner()),
-            (url, leader) ->
-                LeaderClients.call(
-                    server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub)
-                        ::memberAdd,
-                    request)),
+            (url, leader) -> LeaderClients.call(leaderStub(url)::memberAdd, request)),
         server.workers());
   }
 
@@ -122,17 +118,18 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
             });
   }
 
+  /** The Cluster stub of the leader at {@code url}, for a call forwarded from this member. */
+  private ClusterGrpc.ClusterStub leaderStub(PeerUrl url) {
+    return server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub);
+  }
+
   @Override
   public void memberRemove(MemberRemoveRequest request, StreamObserver<MemberRemoveResponse> out) {
     Replies.send(
         out,
         server.onLeader(
             () -> remove(request.getID()),
-            (url, leader) ->
-                LeaderClients.call(
-                    server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub)
-                        ::memberRemove,
-                    request)),
+            (url, leader) -> LeaderClients.call(leaderStub(url)::memberRemove, request)),
         server.workers());
   }
 
@@ -194,11 +191,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                                 .setHeader(server.header(server.kv().revision()))
                                 .addAllMembers(members())
                                 .build()),
-            (url, leader) ->
-                LeaderClients.call(
-                    server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub)
-                        ::memberUpdate,
-                    request)),
+            (url, leader) -> LeaderClients.call(leaderStub(url)::memberUpdate, request)),
         server.workers());
   }
 
@@ -209,11 +202,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         out,
         server.onLeader(
             () -> promote(request.getID()),
-            (url, leader) ->
-                LeaderClients.call(
-                    server.leaderClients().stub(url, server.memberId(), ClusterGrpc::newStub)
-                        ::memberPromote,
-                    request)),
+            (url, leader) -> LeaderClients.call(leaderStub(url)::memberPromote, request)),
         server.workers());
   }
 
