@@ -93,11 +93,10 @@ final class Applier {
   }
 
   private PutResponse.Builder doPut(PutRequest p, WriteTxn w) throws KvException {
-    MvccView view = w.view();
-    if (p.getLease() != 0 && view.leaseTtl(p.getLease()) < 0) {
+    if (p.getLease() != 0 && w.view().leaseTtl(p.getLease()) < 0) {
       throw KvException.leaseNotFound();
     }
-    MvccView.Version prev = view.get(p.getKey());
+    MvccView.Version prev = w.current(p.getKey());
     ByteString value = p.getValue();
     long lease = p.getLease();
     if (p.getIgnoreValue() || p.getIgnoreLease()) {
@@ -278,7 +277,7 @@ final class Applier {
       throw KvException.leaseNotFound();
     }
     for (ByteString key : view.leaseKeys(id)) {
-      MvccView.Version v = view.get(key);
+      MvccView.Version v = w.current(key);
       if (v == null || v.lease() != id) {
         throw new IllegalStateException("lease " + id + " lists key " + key + " it does not hold");
       }

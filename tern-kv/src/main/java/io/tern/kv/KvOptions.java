@@ -19,10 +19,14 @@ public final class KvOptions {
   /** Default {@link #maxRequestBytes()}: 1.5 MiB, etcd's default. */
   public static final int DEFAULT_MAX_REQUEST_BYTES = 3 << 19;
 
+  /** Default of {@link #keyCacheBytes()}. */
+  public static final long DEFAULT_KEY_CACHE_BYTES = 32L << 20;
+
   private final long quotaBackendBytes;
   private final int maxTxnOps;
   private final int maxRequestBytes;
   private final LongSupplier nanoClock;
+  private final long keyCacheBytes;
 
   private KvOptions(Builder b) {
     this.quotaBackendBytes =
@@ -30,6 +34,7 @@ public final class KvOptions {
     this.maxTxnOps = b.maxTxnOps;
     this.maxRequestBytes = b.maxRequestBytes;
     this.nanoClock = b.nanoClock;
+    this.keyCacheBytes = b.keyCacheBytes;
   }
 
   public static Builder builder() {
@@ -63,8 +68,18 @@ public final class KvOptions {
     return nanoClock;
   }
 
+  /**
+   * Memory (bytes, approximate) the apply thread may use to remember the newest record of recently
+   * used keys, so writes need not search the database for a key's current version; 0 disables it.
+   * Default 32 MiB.
+   */
+  public long keyCacheBytes() {
+    return keyCacheBytes;
+  }
+
   public Builder toBuilder() {
     return new Builder()
+        .keyCacheBytes(keyCacheBytes)
         .quotaBackendBytes(quotaBackendBytes)
         .maxTxnOps(maxTxnOps)
         .maxRequestBytes(maxRequestBytes)
@@ -79,6 +94,8 @@ public final class KvOptions {
         + maxTxnOps
         + ", maxRequestBytes="
         + maxRequestBytes
+        + ", keyCacheBytes="
+        + keyCacheBytes
         + "}";
   }
 
@@ -87,8 +104,15 @@ public final class KvOptions {
     private int maxTxnOps = DEFAULT_MAX_TXN_OPS;
     private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
     private LongSupplier nanoClock = System::nanoTime;
+    private long keyCacheBytes = DEFAULT_KEY_CACHE_BYTES;
 
     private Builder() {}
+
+    /** Bytes; 0 disables the cache. */
+    public Builder keyCacheBytes(long bytes) {
+      this.keyCacheBytes = bytes;
+      return this;
+    }
 
     /** Bytes; 0 selects the default (2 GiB). */
     public Builder quotaBackendBytes(long bytes) {
@@ -117,6 +141,9 @@ public final class KvOptions {
     public KvOptions build() {
       if (quotaBackendBytes < 0) {
         throw new IllegalArgumentException("quotaBackendBytes < 0: " + quotaBackendBytes);
+      }
+      if (keyCacheBytes < 0) {
+        throw new IllegalArgumentException("keyCacheBytes < 0: " + keyCacheBytes);
       }
       if (maxTxnOps < 1) {
         throw new IllegalArgumentException("maxTxnOps < 1: " + maxTxnOps);

@@ -17,12 +17,15 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
+import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.Snapshot;
@@ -72,6 +75,11 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
   private final History history = new StoreHistory();
   private final WatchHub watchHub;
   private final AtomicLong tempSeq = new AtomicLong();
+  private final LatestVersions latest; // apply thread only
+
+  private static final long SIZE_CHECK_INTERVAL_MS = 50;
+  private volatile long sizeCheckedAt;
+  private volatile long checkedSize = -1;
 
   private volatile KvDatabase db; // replaced only under the lifecycle write lock
   private volatile View view; // replaced under viewLock, together with the write it describes
@@ -83,6 +91,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     this.options = options;
     this.db = db;
     this.applier = new Applier(options, tables, members -> memberListener.accept(members));
+    this.latest = new LatestVersions(options.keyCacheBytes());
     install(Meta.load(db));
     this.watchHub = new WatchHub(history);
   }
@@ -178,33 +187,53 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     try {
       ensureOpen();
       long applied = view.appliedIndex();
-      boolean unwritten = false;
-      for (int i = 0; i < entries.size(); i++) {
-        Entry e = entries.get(i);
-        if (e.index() <= applied) {
-          continue; // already applied by an earlier incarnation
-        }
-        if (e.type() != EntryType.NORMAL || e.data().length == 0) {
+      // Consecutive key-value writes share one batch and one database write; every other request
+      // (leases, alarms, members, compaction) is written alone, so the in-memory tables it changes
+      // are updated right after its own write, before the next request is applied.
+      Batch open = null;
+      try {
+        for (int i = 0; i < entries.size(); i++) {
+          Entry e = entries.get(i);
+          if (e.index() <= applied) {
+            continue; // already applied by an earlier incarnation
+          }
+          InternalRequest req = null;
+          if (e.type() == EntryType.NORMAL && e.data().length > 0) {
+            try {
+              req = InternalRequest.parseFrom(e.data());
+            } catch (InvalidProtocolBufferException ex) {
+              LOG.error("entry {} does not hold a KV request; skipping it", e, ex);
+              results[i] = KvException.malformed();
+            }
+          }
+          if (req != null && !isKeyValueWrite(req) && open != null) {
+            open.commit(applied);
+            open.close();
+            open = null;
+          }
           applied = e.index();
-          unwritten = true;
-          continue;
+          if (req == null) {
+            continue;
+          }
+          if (open == null) {
+            open = new Batch(view);
+          }
+          results[i] = open.apply(req, e.index());
+          if (!isKeyValueWrite(req)) {
+            open.commit(applied);
+            open.close();
+            open = null;
+          }
         }
-        InternalRequest req;
-        try {
-          req = InternalRequest.parseFrom(e.data());
-        } catch (InvalidProtocolBufferException ex) {
-          LOG.error("entry {} does not hold a KV request; skipping it", e, ex);
-          results[i] = KvException.malformed();
-          applied = e.index();
-          unwritten = true;
-          continue;
+        if (open != null) {
+          open.commit(applied);
+        } else if (applied > view.appliedIndex()) {
+          writeAppliedIndex(applied);
         }
-        results[i] = applyOne(req, e.index());
-        applied = e.index();
-        unwritten = false;
-      }
-      if (unwritten) {
-        writeAppliedIndex(applied);
+      } finally {
+        if (open != null) {
+          open.close();
+        }
       }
     } finally {
       lifecycle.readLock().unlock();
@@ -212,36 +241,92 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     return results;
   }
 
-  private Object applyOne(InternalRequest req, long index) {
-    View v = view;
-    KvDatabase d = db;
-    try (WriteTxn w = new WriteTxn(d, v.revision(), v.compactRevision())) {
+  /** Requests that only change keys: they read and write the store and nothing in memory. */
+  private static boolean isKeyValueWrite(InternalRequest req) {
+    return switch (req.getRequestCase()) {
+      case PUT, DELETE_RANGE, TXN -> true;
+      default -> false;
+    };
+  }
+
+  /**
+   * Entries applied into one indexed batch, written to the database at once with the applied index
+   * of the last; then the in-memory effects run and the revisions' events are published, in order.
+   */
+  private final class Batch implements AutoCloseable {
+    private record Published(long revision, List<Event> events) {}
+
+    private final KvDatabase d = db;
+    private final WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
+    private final ReadOptions readOptions = new ReadOptions();
+    private final long beginRevision;
+    private long revision;
+    private long compactRevision;
+    private long compactedTo;
+    private final List<Runnable> afterCommit = new ArrayList<>();
+    private final List<Published> published = new ArrayList<>();
+
+    Batch(View v) {
+      this.beginRevision = v.revision();
+      this.revision = v.revision();
+      this.compactRevision = v.compactRevision();
+    }
+
+    Object apply(InternalRequest req, long index) {
+      WriteTxn w = new WriteTxn(d, revision, compactRevision, batch, readOptions, latest);
       Object result;
       try {
         result = applier.apply(req, w, index);
+        w.accept();
       } catch (KvException refused) {
         w.discard();
         result = refused;
       }
-      w.put(d.meta, Meta.APPLIED_INDEX, Codec.longBytes(index));
+      afterCommit.addAll(w.afterCommitActions());
       if (w.changed()) {
-        w.put(d.meta, Meta.REVISION, Codec.longBytes(w.revision()));
+        revision = w.revision();
+        published.add(new Published(w.revision(), List.copyOf(w.events())));
       }
       if (w.compactedTo() > 0) {
-        w.put(d.meta, Meta.COMPACT_REVISION, Codec.longBytes(w.compactedTo()));
-      }
-      commit(d, w.batch(), new View(index, w.revision(), w.compactRevision()));
-      for (Runnable action : w.afterCommitActions()) {
-        action.run();
-      }
-      if (w.changed()) {
-        watchHub.publish(w.revision(), List.copyOf(w.events()));
-      }
-      if (w.compactedTo() > 0) {
-        LOG.info("compacted the KV store at revision {}", w.compactedTo());
-        watchHub.compacted(w.compactedTo());
+        compactedTo = w.compactedTo();
+        compactRevision = w.compactRevision();
       }
       return result;
+    }
+
+    void commit(long index) {
+      put(d.meta, Meta.APPLIED_INDEX, Codec.longBytes(index));
+      if (revision != beginRevision) {
+        put(d.meta, Meta.REVISION, Codec.longBytes(revision));
+      }
+      if (compactedTo > 0) {
+        put(d.meta, Meta.COMPACT_REVISION, Codec.longBytes(compactedTo));
+      }
+      KvStateMachine.this.commit(d, batch, new View(index, revision, compactRevision));
+      for (Runnable action : afterCommit) {
+        action.run();
+      }
+      for (Published p : published) {
+        watchHub.publish(p.revision(), p.events());
+      }
+      if (compactedTo > 0) {
+        LOG.info("compacted the KV store at revision {}", compactedTo);
+        watchHub.compacted(compactedTo);
+      }
+    }
+
+    private void put(ColumnFamilyHandle family, byte[] key, byte[] value) {
+      try {
+        batch.put(family, key, value);
+      } catch (RocksDBException e) {
+        throw new IllegalStateException("cannot add to a write batch", e);
+      }
+    }
+
+    @Override
+    public void close() {
+      batch.close();
+      readOptions.close();
     }
   }
 
@@ -360,6 +445,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
       }
       old.close();
       db = fresh;
+      latest.clear();
       synchronized (viewLock) {
         install(loaded);
       }
@@ -468,9 +554,19 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     }
   }
 
-  /** Whether the database exceeds {@link KvOptions#quotaBackendBytes()}. */
+  /**
+   * Whether the database exceeds {@link KvOptions#quotaBackendBytes()}. The size is read from the
+   * database at most every {@value #SIZE_CHECK_INTERVAL_MS} ms (it is asked before every write).
+   */
   public boolean overQuota() {
-    return dbSize() > options.quotaBackendBytes();
+    long now = System.nanoTime();
+    long size = checkedSize;
+    if (size < 0 || now - sizeCheckedAt > TimeUnit.MILLISECONDS.toNanos(SIZE_CHECK_INTERVAL_MS)) {
+      size = dbSize();
+      sizeCheckedAt = now;
+      checkedSize = size;
+    }
+    return size > options.quotaBackendBytes();
   }
 
   /** Compacts the whole database (reclaims space of deleted and compacted records). */

@@ -122,6 +122,22 @@ final class MvccView {
     }
     try (RocksIterator it = source.iterator(db.keys)) {
       it.seek(Codec.versionKey(start, rev));
+      if (KeyRanges.isSingleKey(rangeEnd)) {
+        // The seek lands on the key's newest record at or below rev, if it has one: no need to
+        // step over its older records.
+        if (it.isValid()) {
+          byte[] k = it.key();
+          if (Codec.sameKey(start, k, start.length) && k.length == start.length + 8) {
+            byte[] record = it.value();
+            if (!Codec.isTombstone(record)) {
+              visitor.visit(k, start.length, Codec.versionMain(k, start.length), record);
+            }
+          }
+        } else {
+          check(it);
+        }
+        return;
+      }
       while (it.isValid()) {
         byte[] k = it.key();
         if (end != null && Arrays.compareUnsigned(k, end) >= 0) {

@@ -4,32 +4,57 @@ import com.google.protobuf.ByteString;
 import io.tern.api.Event;
 import io.tern.api.KeyValue;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatchWithIndex;
 
 /**
- * The changes one log entry makes, gathered in an indexed batch so later operations of the entry
- * read earlier ones. Nothing reaches the database until the caller writes {@link #batch()}; a
- * refused request {@link #discard()}s everything. Apply thread only.
+ * The changes one log entry makes, added to an indexed batch (possibly shared with the entries
+ * applied before it in the same apply step) so later operations read earlier ones. Nothing reaches
+ * the database until the caller writes the batch; a refused request {@link #discard()}s its own
+ * changes (the batch rolls back to the save point taken when this transaction began), and an
+ * accepted one is {@link #accept()}ed. Apply thread only.
  *
  * <p>All changes share the main revision {@code begin + 1}, numbered by sub revision in order.
  */
-final class WriteTxn implements AutoCloseable {
+final class WriteTxn {
   private final KvDatabase db;
   private final long begin;
   private final long compactRevision;
-  private final ReadOptions readOptions = new ReadOptions();
-  private final WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
+  private final ReadOptions readOptions;
+  private final WriteBatchWithIndex batch;
+  private final LatestVersions latest;
   private final List<Event> events = new ArrayList<>();
   private final List<Runnable> afterCommit = new ArrayList<>();
-  private long compactedTo;
 
-  WriteTxn(KvDatabase db, long begin, long compactRevision) {
+  /** Newest version of each key this entry wrote; null for a deletion. */
+  private final Map<ByteString, MvccView.Version> written = new HashMap<>();
+
+  private long compactedTo;
+  private boolean savePoint;
+
+  /**
+   * A transaction adding to {@code batch} on top of what it already holds, reading through it with
+   * {@code readOptions}; both stay owned by the caller.
+   */
+  WriteTxn(
+      KvDatabase db,
+      long begin,
+      long compactRevision,
+      WriteBatchWithIndex batch,
+      ReadOptions readOptions,
+      LatestVersions latest) {
     this.db = db;
     this.begin = begin;
     this.compactRevision = compactRevision;
+    this.batch = batch;
+    this.readOptions = readOptions;
+    this.latest = latest;
+    batch.setSavePoint();
+    savePoint = true;
   }
 
   KvDatabase db() {
@@ -72,6 +97,23 @@ final class WriteTxn implements AutoCloseable {
     return new MvccView(db, Source.overlay(db, batch, readOptions), revision(), compactRevision());
   }
 
+  /**
+   * The key's newest version as this entry sees it (its own writes, then the apply thread's memory
+   * of recent keys, then the store through the batch), or null if it does not exist.
+   */
+  MvccView.Version current(ByteString key) {
+    if (written.containsKey(key)) {
+      return written.get(key);
+    }
+    LatestVersions.Known known = latest.lookup(key);
+    if (known != null) {
+      return known.version();
+    }
+    MvccView.Version v = view().get(key);
+    latest.remember(key, v);
+    return v;
+  }
+
   /** Runs once the batch is durable (in-memory mirrors of replicated state). */
   void afterCommit(Runnable action) {
     afterCommit.add(action);
@@ -88,7 +130,9 @@ final class WriteTxn implements AutoCloseable {
     long create = prev == null ? rev : prev.create();
     long version = prev == null ? 1 : prev.version() + 1;
     byte[] enc = Codec.encodeKey(key);
-    put(db.keys, Codec.versionKey(enc, rev), Codec.putRecord(sub, create, version, lease, value));
+    byte[] record = Codec.putRecord(sub, create, version, lease, value);
+    put(db.keys, Codec.versionKey(enc, rev), record);
+    written.put(key, new MvccView.Version(key, rev, record));
     put(db.revs, Codec.revisionKey(rev, sub), key.toByteArray());
     long prevLease = prev == null ? 0 : prev.lease();
     if (prevLease != 0 && prevLease != lease) {
@@ -120,6 +164,7 @@ final class WriteTxn implements AutoCloseable {
     long sub = events.size();
     byte[] enc = Codec.encodeKey(prev.key());
     put(db.keys, Codec.versionKey(enc, rev), Codec.tombstoneRecord(sub));
+    written.put(prev.key(), null);
     put(db.revs, Codec.revisionKey(rev, sub), prev.key().toByteArray());
     if (prev.lease() != 0) {
       delete(db.leases, leaseKey(prev.lease(), prev.key()));
@@ -186,12 +231,36 @@ final class WriteTxn implements AutoCloseable {
     }
   }
 
-  /** Drops every change, event and pending action: the request is refused. */
+  /** Drops every change, event and pending action of this entry: the request is refused. */
   void discard() {
-    batch.clear();
+    try {
+      batch.rollbackToSavePoint();
+    } catch (RocksDBException e) {
+      throw new IllegalStateException("cannot roll back a write batch", e);
+    }
+    savePoint = false;
     events.clear();
     afterCommit.clear();
+    written.clear();
     compactedTo = 0;
+  }
+
+  /**
+   * Keeps this entry's changes in the batch (the caller writes it) and tells the apply thread's
+   * memory of keys what it wrote.
+   */
+  void accept() {
+    if (savePoint) {
+      try {
+        batch.popSavePoint();
+      } catch (RocksDBException e) {
+        throw new IllegalStateException("cannot drop a save point of a write batch", e);
+      }
+      savePoint = false;
+    }
+    for (Map.Entry<ByteString, MvccView.Version> e : written.entrySet()) {
+      latest.remember(e.getKey(), e.getValue());
+    }
   }
 
   static byte[] leaseKey(long lease, ByteString key) {
@@ -199,11 +268,5 @@ final class WriteTxn implements AutoCloseable {
     Codec.putLong(out, 0, lease);
     key.copyTo(out, 8);
     return out;
-  }
-
-  @Override
-  public void close() {
-    batch.close();
-    readOptions.close();
   }
 }

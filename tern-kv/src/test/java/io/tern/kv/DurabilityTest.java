@@ -10,8 +10,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.tern.api.Compare;
 import io.tern.api.InternalRequest;
 import io.tern.api.MemberAttributes;
+import io.tern.api.PutRequest;
 import io.tern.api.RangeRequest;
 import io.tern.api.RangeResponse;
+import io.tern.api.RequestOp;
 import io.tern.api.TxnRequest;
 import io.tern.raft.core.Entry;
 import io.tern.raft.core.EntryType;
@@ -124,6 +126,99 @@ class DurabilityTest {
       a.apply(List.of(KvHarness.entry(log.size() + 1, KvHarness.putReq("k1", "diverge"))));
       b.apply(List.of(KvHarness.entry(log.size() + 1, KvHarness.putReq("k1", "other"))));
       assertThat(b.hashKv(0).hash()).isNotEqualTo(a.hashKv(0).hash());
+    }
+  }
+
+  /**
+   * Key-value writes only, so consecutive entries share one database batch: puts with and without
+   * prev_kv, ignore_value (refused while the key is absent), unknown leases (refused), single-key
+   * and range deletes, and transactions that write one key and are then refused on another.
+   */
+  static List<Entry> keyValueWorkload(long seed, int count) {
+    Random rnd = new Random(seed);
+    List<Entry> out = new ArrayList<>();
+    out.add(KvHarness.entry(1, KvHarness.grantReq(5, 60)));
+    long index = 2;
+    for (int i = 0; i < count; i++) {
+      String k = "k" + rnd.nextInt(6);
+      InternalRequest req =
+          switch (rnd.nextInt(9)) {
+            case 0, 1 -> KvHarness.putReq(k, "v" + i);
+            case 2 ->
+                KvHarness.putReq(
+                    PutRequest.newBuilder()
+                        .setKey(bs(k))
+                        .setValue(bs("p" + i))
+                        .setPrevKv(true)
+                        .build());
+            case 3 ->
+                KvHarness.putReq(
+                    PutRequest.newBuilder().setKey(bs(k)).setIgnoreValue(true).setLease(5).build());
+            case 4 -> KvHarness.putReq(k, "leased" + i, rnd.nextBoolean() ? 5 : 77);
+            case 5 -> KvHarness.deleteReq(k, "", true);
+            case 6 -> KvHarness.deleteReq("k" + rnd.nextInt(3), "k" + (3 + rnd.nextInt(4)), false);
+            default ->
+                KvHarness.txnReq(
+                    TxnRequest.newBuilder()
+                        .addCompare(
+                            KvHarness.cmp(
+                                    k, Compare.CompareTarget.VERSION, Compare.CompareResult.GREATER)
+                                .toBuilder()
+                                .setVersion(rnd.nextInt(3)))
+                        .addSuccess(opPut(k + "/t", "t" + i))
+                        .addSuccess(
+                            RequestOp.newBuilder()
+                                .setRequestPut(
+                                    PutRequest.newBuilder()
+                                        .setKey(bs(k))
+                                        .setValue(bs("tl" + i))
+                                        .setLease(rnd.nextInt(3) == 0 ? 77 : 0)
+                                        .setPrevKv(true)))
+                        .addFailure(opDelete(k, ""))
+                        .addFailure(opPut(k + "/f", "f" + i))
+                        .build());
+          };
+      if (rnd.nextInt(20) == 0) {
+        out.add(new Entry(1, index++, EntryType.NORMAL, 0, new byte[0])); // leader no-op
+      }
+      out.add(KvHarness.entry(index++, req));
+    }
+    return out;
+  }
+
+  @Test
+  void batchedApplyWithTheKeyCacheAgreesWithOneEntryAtATimeWithoutIt() throws Exception {
+    List<Entry> log = keyValueWorkload(3, 800);
+    KvOptions uncached = KvOptions.builder().keyCacheBytes(0).build();
+    KvOptions tinyCache = KvOptions.builder().keyCacheBytes(600).build();
+    try (KvStateMachine a = KvStateMachine.open(dir.resolve("a"), uncached);
+        KvStateMachine b = KvStateMachine.open(dir.resolve("b"), KvOptions.defaults());
+        KvStateMachine c = KvStateMachine.open(dir.resolve("c"), tinyCache)) {
+      Object[] ra = applyInBatches(a, log, 1);
+      List<Object> rb = new ArrayList<>();
+      Random sizes = new Random(11);
+      for (int i = 0; i < log.size(); ) {
+        int n = 1 + sizes.nextInt(60);
+        rb.addAll(java.util.Arrays.asList(b.apply(log.subList(i, Math.min(log.size(), i + n)))));
+        i += n;
+      }
+      Object[] rc = applyInBatches(c, log, 17);
+      for (int i = 0; i < ra.length; i++) {
+        assertThat(describe(rb.get(i))).as("entry %d, batched", i).isEqualTo(describe(ra[i]));
+        assertThat(describe(rc[i])).as("entry %d, tiny cache", i).isEqualTo(describe(ra[i]));
+      }
+      // Both kinds of refusal happened, also inside transactions that had written a key first.
+      assertThat(java.util.Arrays.stream(ra).map(DurabilityTest::describe))
+          .anyMatch(d -> d.contains("requested lease not found"))
+          .anyMatch(d -> d.contains("key not found"));
+      for (KvStateMachine other : List.of(b, c)) {
+        assertThat(other.revision()).isEqualTo(a.revision()).isGreaterThan(300);
+        assertThat(other.appliedIndex()).isEqualTo(a.appliedIndex()).isEqualTo(log.size());
+        assertThat(other.hashKv(0)).isEqualTo(a.hashKv(0));
+        assertThat(all(other)).isEqualTo(all(a));
+        assertThat(other.history().events(1, a.revision(), bs("\0"), bs("\0"), true))
+            .isEqualTo(a.history().events(1, a.revision(), bs("\0"), bs("\0"), true));
+      }
     }
   }
 
