@@ -21,6 +21,7 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
 import org.rocksdb.InfoLogLevel;
+import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WALRecoveryMode;
@@ -61,6 +62,9 @@ final class KvDatabase implements AutoCloseable {
 
   /** Not synced: the Raft log is the durable record, and apply is idempotent by applied index. */
   final WriteOptions writeOptions;
+
+  /** Plain reads of the latest state (no snapshot); shared by every reader. */
+  final ReadOptions readOptions = new ReadOptions();
 
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions familyOptions;
@@ -151,6 +155,7 @@ final class KvDatabase implements AutoCloseable {
   @Override
   public void close() {
     writeOptions.close();
+    readOptions.close();
     handles.forEach(ColumnFamilyHandle::close);
     db.close();
     familyOptions.close();

@@ -28,7 +28,6 @@ import java.util.function.Consumer;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
-import org.rocksdb.Snapshot;
 import org.rocksdb.WriteBatchWithIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,11 +45,15 @@ import org.slf4j.LoggerFactory;
  * member-local; the clock only sets the in-memory lease expiries.
  *
  * <p><b>Concurrency.</b> One apply thread writes ({@link #apply}, {@link #snapshot}, {@link
- * #restore}); reads may run on any thread at the same time. Each read takes a RocksDB snapshot
- * together with the revision it was taken at, atomically with respect to apply's write-and-publish
- * step (a short monitor, {@code viewLock}), and then reads without any lock: an MVCC read at a
- * fixed revision sees exactly that revision. A read-write lock ({@code lifecycle}) keeps the
- * database open during reads; only {@link #restore}'s swap and {@link #close} take it exclusively.
+ * #restore}); reads may run on any thread at the same time, without a lock. Apply writes a batch,
+ * then publishes the position it reached (applied index, revision, compact revision) in one
+ * volatile {@code view}; a read takes the view, then reads with fresh RocksDB iterators (each a
+ * consistent point in time, at or after that write), and an MVCC read at the view's revision sees
+ * exactly that revision: records of newer revisions are skipped. The one write that removes records
+ * a reader at the view's revision may need is a compaction: apply announces it in {@code
+ * compacting} before writing it, and a read that overlapped it runs again on the view published
+ * after it. A read-write lock ({@code lifecycle}) keeps the database open during reads; only {@link
+ * #restore}'s swap and {@link #close} take it exclusively.
  *
  * <p><b>Layout.</b> See {@link Codec} (key and revision families), {@link Meta} and {@link
  * KvDatabase} (directory, lease family).
@@ -69,7 +72,6 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
   private final Path dir;
   private final KvOptions options;
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-  private final Object viewLock = new Object();
   private final Applier.Tables tables = new Applier.Tables();
   private final Applier applier;
   private final History history = new StoreHistory();
@@ -82,7 +84,11 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
   private volatile long checkedSize = -1;
 
   private volatile KvDatabase db; // replaced only under the lifecycle write lock
-  private volatile View view; // replaced under viewLock, together with the write it describes
+  private volatile View view; // replaced by apply after the write it describes
+
+  /** The revision a compaction being written compacts to (announced before its write). */
+  private volatile long compacting;
+
   private volatile Consumer<List<MemberAttributes>> memberListener = members -> {};
   private boolean closed; // guarded by lifecycle
 
@@ -130,6 +136,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
 
   private void install(Meta.Loaded loaded) {
     view = new View(loaded.appliedIndex(), loaded.revision(), loaded.compactRevision());
+    compacting = loaded.compactRevision();
     tables.alarms = loaded.alarms();
     tables.members = loaded.members();
     tables.leaseClocks.clear();
@@ -342,15 +349,16 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
   }
 
   private void commit(KvDatabase d, WriteBatchWithIndex batch, View next) {
-    synchronized (viewLock) {
-      try {
-        d.db.write(d.writeOptions, batch);
-      } catch (RocksDBException e) {
-        throw new IllegalStateException(
-            "cannot write applied index " + next.appliedIndex() + " to " + d.path, e);
-      }
-      view = next;
+    if (next.compactRevision() > compacting) {
+      compacting = next.compactRevision();
     }
+    try {
+      d.db.write(d.writeOptions, batch);
+    } catch (RocksDBException e) {
+      throw new IllegalStateException(
+          "cannot write applied index " + next.appliedIndex() + " to " + d.path, e);
+    }
+    view = next;
   }
 
   @Override
@@ -446,9 +454,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
       old.close();
       db = fresh;
       latest.clear();
-      synchronized (viewLock) {
-        install(loaded);
-      }
+      install(loaded);
     } finally {
       lifecycle.writeLock().unlock();
     }
@@ -480,16 +486,25 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     try {
       ensureOpen();
       KvDatabase d = db;
-      Snapshot snap;
-      View v;
-      synchronized (viewLock) {
-        snap = d.db.getSnapshot();
-        v = view;
-      }
-      try (ReadOptions ro = new ReadOptions().setSnapshot(snap)) {
-        return fn.read(new MvccView(d, Source.of(d, ro), v.revision(), v.compactRevision()), v);
-      } finally {
-        d.db.releaseSnapshot(snap);
+      while (true) {
+        View v = view;
+        T result =
+            fn.read(
+                new MvccView(d, Source.of(d, d.readOptions), v.revision(), v.compactRevision()), v);
+        if (compacting <= v.compactRevision()) {
+          return result;
+        }
+        // A compaction was written while this read ran, and may have removed records it needed:
+        // read again once apply has published it (it does right after the write).
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (view.compactRevision() < compacting) {
+          if (System.nanoTime() > deadline) {
+            throw new KvException(
+                KvException.Code.UNAVAILABLE,
+                "etcdserver: compaction to revision " + compacting + " was not completed");
+          }
+          Thread.yield();
+        }
       }
     } finally {
       lifecycle.readLock().unlock();
