@@ -15,12 +15,15 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.Checkpoint;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
 import org.rocksdb.InfoLogLevel;
+import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -43,6 +46,9 @@ import org.rocksdb.WriteOptions;
 final class KvDatabase implements AutoCloseable {
   static final String CURRENT = "CURRENT";
   static final String TMP_SUFFIX = ".tmp";
+
+  /** Block cache of each database (shared by its column families). */
+  static final long BLOCK_CACHE_BYTES = 64L << 20;
 
   private static final byte[] KEY_FAMILY = "key".getBytes(UTF_8);
   private static final byte[] REV_FAMILY = "rev".getBytes(UTF_8);
@@ -68,6 +74,7 @@ final class KvDatabase implements AutoCloseable {
 
   private final DBOptions dbOptions;
   private final ColumnFamilyOptions familyOptions;
+  private final LRUCache blockCache;
   private final List<ColumnFamilyHandle> handles;
 
   private KvDatabase(
@@ -75,8 +82,10 @@ final class KvDatabase implements AutoCloseable {
       RocksDB db,
       List<ColumnFamilyHandle> handles,
       DBOptions dbOptions,
-      ColumnFamilyOptions familyOptions) {
+      ColumnFamilyOptions familyOptions,
+      LRUCache blockCache) {
     this.path = path;
+    this.blockCache = blockCache;
     this.db = db;
     this.handles = handles;
     this.keys = handles.get(1);
@@ -101,7 +110,13 @@ final class KvDatabase implements AutoCloseable {
             .setInfoLogLevel(InfoLogLevel.WARN_LEVEL)
             .setKeepLogFileNum(4)
             .setMaxLogFileSize(16L << 20);
-    ColumnFamilyOptions familyOptions = new ColumnFamilyOptions();
+    // Blocks are cached uncompressed (the default cache is 8 MiB); LZ4 decompresses several times
+    // faster than the default Snappy when a block does come from disk.
+    LRUCache blockCache = new LRUCache(BLOCK_CACHE_BYTES);
+    ColumnFamilyOptions familyOptions =
+        new ColumnFamilyOptions()
+            .setCompressionType(CompressionType.LZ4_COMPRESSION)
+            .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(blockCache));
     List<ColumnFamilyDescriptor> families =
         List.of(
             new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, familyOptions),
@@ -112,10 +127,11 @@ final class KvDatabase implements AutoCloseable {
     List<ColumnFamilyHandle> handles = new ArrayList<>();
     try {
       RocksDB db = RocksDB.open(dbOptions, path.toString(), families, handles);
-      return new KvDatabase(path, db, handles, dbOptions, familyOptions);
+      return new KvDatabase(path, db, handles, dbOptions, familyOptions, blockCache);
     } catch (RocksDBException e) {
       handles.forEach(ColumnFamilyHandle::close);
       familyOptions.close();
+      blockCache.close();
       dbOptions.close();
       throw new IOException("cannot open the KV database " + path + ": " + e.getMessage(), e);
     }
@@ -159,6 +175,7 @@ final class KvDatabase implements AutoCloseable {
     handles.forEach(ColumnFamilyHandle::close);
     db.close();
     familyOptions.close();
+    blockCache.close();
     dbOptions.close();
   }
 
