@@ -107,6 +107,7 @@ final class KvDatabase implements AutoCloseable {
             .setParanoidChecks(true)
             .setWalRecoveryMode(WALRecoveryMode.PointInTimeRecovery)
             .setMaxTotalWalSize(64L << 20)
+            .setDbWriteBufferSize(64L << 20) // memtables of all families together
             .setInfoLogLevel(InfoLogLevel.WARN_LEVEL)
             .setKeepLogFileNum(4)
             .setMaxLogFileSize(16L << 20);

@@ -192,6 +192,7 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
             .setParanoidChecks(true)
             .setWalRecoveryMode(WALRecoveryMode.TolerateCorruptedTailRecords)
             .setMaxTotalWalSize(128L << 20)
+            .setDbWriteBufferSize(64L << 20) // memtables of all families together
             .setInfoLogLevel(InfoLogLevel.WARN_LEVEL)
             .setKeepLogFileNum(4)
             .setMaxLogFileSize(16L << 20);
