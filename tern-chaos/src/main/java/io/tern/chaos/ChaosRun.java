@@ -331,6 +331,10 @@ final class ChaosRun {
       }
     }
     info.put("snapshotRestores", snapshotRestores(dir.resolve("data")));
+    Map<String, Integer> repairs = logLines(dir.resolve("logs"), "io.tern.server.MemberReconciler");
+    if (!repairs.isEmpty()) {
+      info.put("memberTableRepairs", repairs);
+    }
     boolean valid = error == null && checks.stream().allMatch(CheckResult::ok);
     Report.write(dir, info, rec, timeline, checks, error, valid);
     if (valid) {
@@ -370,6 +374,29 @@ final class ChaosRun {
     return out;
   }
 
+  /**
+   * How many lines of each member's log name {@code logger}: for the member table repairs the
+   * leaders made (a membership change that did not complete as one), listed in the verdict.
+   */
+  static Map<String, Integer> logLines(Path logs, String logger) {
+    Map<String, Integer> out = new TreeMap<>();
+    try (var files = Files.list(logs)) {
+      for (Path f : files.sorted().toList()) {
+        try (var lines = Files.lines(f, java.nio.charset.StandardCharsets.UTF_8)) {
+          int n = (int) lines.filter(l -> l.contains(logger)).count();
+          if (n > 0) {
+            out.put(f.getFileName().toString().replace(".log", ""), n);
+          }
+        } catch (java.io.UncheckedIOException e) {
+          LOG.warn("cannot read {}: {}", f, e.toString()); // not UTF-8 throughout
+        }
+      }
+    } catch (java.io.IOException e) {
+      LOG.warn("cannot read {}: {}", logs, e.toString());
+    }
+    return out;
+  }
+
   /** The total of {@link #snapshotRestores}. */
   static int totalRestores(Object restores) {
     int n = 0;
@@ -402,7 +429,15 @@ final class ChaosRun {
         });
   }
 
-  /** Every member serving in the configuration as a voter, one leader, no stray member. */
+  /**
+   * Every member serving in the configuration as a voter, one leader, no stray member. Finishes
+   * what the fault schedule left undone, retrying until the deadline: members whose removal
+   * happened unseen are wiped, members removed are added back (or started, if an add whose reply
+   * was lost happened), strangers (adds the harness gave up on) are removed, learners are promoted.
+   * A member the member list calls a learner while its own Raft configuration (Status) has it as a
+   * voter is not promoted: the member table disagrees with Raft, which the cluster must repair
+   * itself, and if it does not the run fails saying so.
+   */
   private void finalHeal(Cluster c) throws Exception {
     timeline.instant("final-heal", "");
     c.net().healAll();
@@ -419,47 +454,15 @@ final class ChaosRun {
           Duration.ofSeconds(90),
           () -> {
             try {
-              Member via = c.leader().orElse(null);
-              if (via == null) {
-                seen.set("no leader");
-                return null;
-              }
-              c.removeStrangers(via);
-              List<io.tern.api.Member> list = c.memberList(via);
-              StringBuilder sb = new StringBuilder("via " + via + ": ");
-              boolean done = list.size() == c.members().size();
-              for (io.tern.api.Member x : list) {
-                sb.append(Long.toHexString(x.getID()))
-                    .append(' ')
-                    .append(x.getName())
-                    .append(x.getIsLearner() ? " (learner)" : "")
-                    .append(' ')
-                    .append(x.getPeerURLsList())
-                    .append("; ");
-                if (x.getIsLearner()) {
-                  done = false;
-                  Member m = c.byId(x.getID()).orElse(null);
-                  if (m != null) {
-                    try {
-                      c.promote(m, via);
-                      timeline.instant("member-promote", m.name + ": ok (final heal)");
-                    } catch (StatusRuntimeException e) {
-                      sb.append("promote: ").append(Workload.describe(e)).append("; ");
-                    }
-                  }
-                }
-              }
-              for (Member m : c.members()) {
-                sb.append(m)
-                    .append(m.removed() ? " removed" : "")
-                    .append(m.alive() ? "" : " down")
-                    .append("; ");
-              }
-              seen.set(sb.toString());
-              return done ? true : null;
+              return healMembership(c, seen) ? true : null;
             } catch (StatusRuntimeException e) {
-              seen.set(Workload.describe(e));
+              seen.set(seen.get() + " | last call: " + Workload.describe(e));
               return null;
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new ChaosException("interrupted", e);
             }
           });
     } catch (ChaosException e) {
@@ -472,6 +475,91 @@ final class ChaosRun {
           () -> c.status(m).filter(s -> s.getLeader() != 0).orElse(null));
     }
     timeline.instant("healed", "every member serving");
+  }
+
+  /**
+   * One round of the final heal's membership repair through the leader; true once the leader's
+   * member list is exactly the harness's members, all voters, and each member's own Raft
+   * configuration agrees. {@code seen} gets what the round saw.
+   */
+  private boolean healMembership(
+      Cluster c, java.util.concurrent.atomic.AtomicReference<String> seen)
+      throws java.io.IOException, InterruptedException {
+    Member via = c.leader().orElse(null);
+    if (via == null) {
+      seen.set("no leader");
+      return false;
+    }
+    StringBuilder sb = new StringBuilder("via " + via + ": ");
+    for (Member m : c.reconcile(via)) {
+      timeline.instant("member-remove", m.name + ": found removed (final heal)");
+    }
+    for (String failure : c.removeStrangers(via)) {
+      sb.append(failure).append("; ");
+    }
+    List<io.tern.api.Member> list = c.memberList(via);
+    for (Member m : c.members()) {
+      if (!m.removed()) {
+        continue;
+      }
+      try {
+        long id = c.adoptIfAdded(m, list);
+        String how = "found added (final heal)";
+        if (id == 0) {
+          id = c.add(m, via, false);
+          how = "ok (final heal)";
+        }
+        timeline.instant("member-add", m.name + " as " + Long.toHexString(id) + ": " + how);
+      } catch (StatusRuntimeException e) {
+        sb.append(m.name).append(" add: ").append(Workload.describe(e)).append("; ");
+      }
+      seen.set(sb.toString());
+      return false; // the list changed: look again
+    }
+    boolean done = list.size() == c.members().size();
+    for (io.tern.api.Member x : list) {
+      Member m = c.byId(x.getID()).orElse(null);
+      Optional<StatusResponse> own = m == null ? Optional.empty() : c.status(m);
+      sb.append(Long.toHexString(x.getID()))
+          .append(' ')
+          .append(x.getName())
+          .append(x.getIsLearner() ? " (learner)" : "")
+          .append(' ')
+          .append(x.getPeerURLsList());
+      if (m == null) {
+        done = false;
+        sb.append(" not a current member");
+      } else if (own.isEmpty()) {
+        done = false;
+        sb.append(" no status");
+      } else if (x.getIsLearner() && !own.get().getIsLearner()) {
+        done = false;
+        sb.append(
+            " ANOMALY: a learner in the member list, a voter in its own Raft configuration (the"
+                + " member table disagrees with Raft)");
+      } else if (!x.getIsLearner() && own.get().getIsLearner()) {
+        done = false; // a promotion it has not heard of yet, or the table disagrees with Raft
+        sb.append(" a voter in the member list, a learner in its own Raft configuration");
+      }
+      if (x.getIsLearner() && m != null && (own.isEmpty() || own.get().getIsLearner())) {
+        done = false;
+        try {
+          c.promote(m, via);
+          timeline.instant("member-promote", m.name + ": ok (final heal)");
+        } catch (StatusRuntimeException e) {
+          sb.append(" promote: ").append(Workload.describe(e));
+        }
+      }
+      sb.append("; ");
+    }
+    for (Member m : c.members()) {
+      sb.append(m)
+          .append(m.removed() ? " removed" : "")
+          .append(m.alive() ? "" : " down")
+          .append("; ");
+    }
+    seen.set(sb.toString());
+    return done;
   }
 
   /** A linearizable read of every register key, retried until it succeeds. */

@@ -225,28 +225,49 @@ final class Cluster implements AutoCloseable {
       throw new IllegalStateException(m + " is still a member");
     }
     m.nextIncarnation();
-    MemberAddResponse r;
-    try {
-      r =
-          ClusterGrpc.newBlockingStub(via.channel())
-              .withDeadlineAfter(RPC_MS * 5, TimeUnit.MILLISECONDS)
-              .memberAdd(
-                  MemberAddRequest.newBuilder()
-                      .addPeerURLs(m.peerUrl())
-                      .setIsLearner(learner)
-                      .build());
-    } catch (RuntimeException e) {
-      // The add may or may not have happened: the next attempt uses yet another URL, and the
-      // final healing removes members the harness does not know.
-      throw e;
-    }
+    // If the reply is lost, the add may or may not have happened: adoptIfAdded finds out, the
+    // next attempt uses yet another URL, and the final healing removes members nobody runs.
+    MemberAddResponse r =
+        ClusterGrpc.newBlockingStub(via.channel())
+            .withDeadlineAfter(RPC_MS * 5, TimeUnit.MILLISECONDS)
+            .memberAdd(
+                MemberAddRequest.newBuilder()
+                    .addPeerURLs(m.peerUrl())
+                    .setIsLearner(learner)
+                    .build());
     long id = r.getMember().getID();
+    launchJoined(m, id, r.getMembersList());
+    return id;
+  }
+
+  /**
+   * After an add of the removed {@code m} whose reply was lost: if {@code list} (the member list)
+   * names the peer URL of its current incarnation, the add happened, and that incarnation is
+   * started as the member added. Returns its id, or 0 if the list does not name it.
+   */
+  long adoptIfAdded(Member m, List<io.tern.api.Member> list) throws IOException {
+    if (!m.removed() || m.incarnation() == 0) {
+      return 0;
+    }
+    for (io.tern.api.Member x : list) {
+      if (x.getPeerURLsList().contains(m.peerUrl())) {
+        launchJoined(m, x.getID(), list);
+        return x.getID();
+      }
+    }
+    return 0;
+  }
+
+  /** Starts the current incarnation of {@code m}, added as {@code id}, to join {@code members}. */
+  private void launchJoined(Member m, long id, List<io.tern.api.Member> members)
+      throws IOException {
     Map<String, String> byUrl = new LinkedHashMap<>();
-    for (Member other : members) {
+    for (Member other : this.members) {
       byUrl.put(other.peerUrl(), other.name);
     }
     String initial =
-        r.getMembersList().stream()
+        members.stream()
+            .filter(x -> x.getPeerURLsCount() > 0)
             .map(
                 x ->
                     byUrl.getOrDefault(x.getPeerURLs(0), "x" + Long.toHexString(x.getID()))
@@ -256,7 +277,6 @@ final class Cluster implements AutoCloseable {
     m.flags(flags(m, initial, "existing"));
     m.id(id);
     m.launch(env(m));
-    return id;
   }
 
   void promote(Member m, Member via) {
@@ -265,11 +285,15 @@ final class Cluster implements AutoCloseable {
         .memberPromote(MemberPromoteRequest.newBuilder().setID(m.id()).build());
   }
 
-  /** The member list as {@code via} reports it. */
+  /**
+   * The member list as {@code via} reports it, linearizable: a member that only believes it leads
+   * cannot answer from a table that misses committed changes (the harness would take a member it
+   * just added for one whose removal happened).
+   */
   List<io.tern.api.Member> memberList(Member via) {
     return ClusterGrpc.newBlockingStub(via.channel())
         .withDeadlineAfter(RPC_MS * 3, TimeUnit.MILLISECONDS)
-        .memberList(io.tern.api.MemberListRequest.getDefaultInstance())
+        .memberList(io.tern.api.MemberListRequest.newBuilder().setLinearizable(true).build())
         .getMembersList();
   }
 
@@ -293,18 +317,33 @@ final class Cluster implements AutoCloseable {
     return gone;
   }
 
-  /** Removes configuration members that are none of the current incarnations (failed adds). */
-  void removeStrangers(Member via) {
+  /**
+   * Removes configuration members that are none of the current incarnations (adds whose reply was
+   * lost, then retried on another URL). Returns what failed, one line per stranger.
+   */
+  List<String> removeStrangers(Member via) {
+    List<String> failures = new ArrayList<>();
     for (io.tern.api.Member x : memberList(via)) {
       boolean known = members.stream().anyMatch(m -> !m.removed() && m.id() == x.getID());
-      boolean ours = members.stream().anyMatch(m -> m.peerUrl().equals(x.getPeerURLs(0)));
+      boolean ours = members.stream().anyMatch(m -> x.getPeerURLsList().contains(m.peerUrl()));
       if (!known && !ours) {
         LOG.info("removing stray member {} {}", Long.toHexString(x.getID()), x.getPeerURLsList());
-        ClusterGrpc.newBlockingStub(via.channel())
-            .withDeadlineAfter(RPC_MS * 5, TimeUnit.MILLISECONDS)
-            .memberRemove(MemberRemoveRequest.newBuilder().setID(x.getID()).build());
+        try {
+          ClusterGrpc.newBlockingStub(via.channel())
+              .withDeadlineAfter(RPC_MS * 5, TimeUnit.MILLISECONDS)
+              .memberRemove(MemberRemoveRequest.newBuilder().setID(x.getID()).build());
+        } catch (StatusRuntimeException e) {
+          failures.add(
+              "removing stranger "
+                  + Long.toHexString(x.getID())
+                  + " "
+                  + x.getPeerURLsList()
+                  + ": "
+                  + Workload.describe(e));
+        }
       }
     }
+    return failures;
   }
 
   // ------------------------------------------------------------------ waiting

@@ -456,9 +456,33 @@ final class Nemesis implements Runnable {
       } catch (RuntimeException e) {
         timeline.instant("member-add", m.name + ": " + Workload.describe(e));
         Thread.sleep(500);
+        long id = adoptIfAdded(m);
+        if (id != 0) {
+          timeline.instant(
+              "member-add",
+              m.name + " as " + Long.toHexString(id) + ": found added (reply was lost)");
+          if (learner) {
+            promote(m, 40);
+          }
+          return true;
+        }
       }
     }
     return false;
+  }
+
+  /** After a failed add: starts the incarnation if the add happened after all; best effort. */
+  private long adoptIfAdded(Member m) throws java.io.IOException {
+    Optional<Member> via = cluster.anyLeader();
+    if (via.isEmpty()) {
+      return 0;
+    }
+    try {
+      return cluster.adoptIfAdded(m, cluster.memberList(via.get()));
+    } catch (RuntimeException e) {
+      LOG.debug("member list failed: {}", e.toString());
+      return 0;
+    }
   }
 
   private void promote(Member m, int attempts) throws InterruptedException {

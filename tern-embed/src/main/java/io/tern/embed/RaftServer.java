@@ -337,7 +337,10 @@ public final class RaftServer implements AutoCloseable {
         s.appliedIndex(),
         s.lastIndex(),
         node.snapshotsInstalled(),
-        s.matchIndex());
+        s.matchIndex(),
+        s.membership().voters().ids(),
+        s.membership().learners(),
+        s.membershipChanging());
   }
 
   private CompletableFuture<Void> changeMembership(ConfChange change) {

@@ -18,6 +18,7 @@ import io.tern.api.MemberRemoveResponse;
 import io.tern.api.MemberUpdateRequest;
 import io.tern.api.MemberUpdateResponse;
 import io.tern.embed.ServerStatus;
+import io.tern.raft.NotLeaderException;
 import io.tern.raft.ProposalDroppedException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,11 +81,12 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
   private CompletableFuture<MemberAddResponse> add(List<PeerUrl> urls, boolean learner) {
     return server
         .linearizableBarrier()
-        .thenCompose(
-            ignored -> {
+        .thenCompose(ignored -> server.status())
+        .thenComposeAsync(
+            status -> {
               checkUrlsFree(urls, 0);
               long id = MemberIds.memberId(urls, server.config().initialClusterToken());
-              if (server.member(id).isPresent()) {
+              if (server.member(id).isPresent() || status.isMember(id)) {
                 throw GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.MEMBER_EXISTS);
               }
               MemberAttributes m =
@@ -97,8 +100,13 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                   Long.toHexString(id),
                   urls,
                   learner ? " as a learner" : "");
+              AtomicBoolean raftAsked = new AtomicBoolean();
               return putMember(m)
-                  .thenCompose(x -> server.raft().addMember(id, urls.get(0).address(), learner))
+                  .thenCompose(
+                      x -> {
+                        raftAsked.set(true);
+                        return server.raft().addMember(id, urls.get(0).address(), learner);
+                      })
                   .handle(
                       (x, t) -> {
                         if (t == null) {
@@ -109,13 +117,32 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                                   .addAllMembers(members())
                                   .build());
                         }
+                        if (raftAsked.get() && !notProposed(t)) {
+                          // The change may still commit: MemberReconciler settles the table
+                          // against the configuration Raft ends up with.
+                          LOG.warn(
+                              "adding member {}: outcome unknown ({})",
+                              Long.toHexString(id),
+                              GrpcErrors.unwrap(t).toString());
+                          return CompletableFuture.<MemberAddResponse>failedFuture(t);
+                        }
                         // The table must not name a member Raft does not know: take it out again.
                         return removeMember(id)
                             .handle((y, u) -> null)
                             .thenCompose(y -> CompletableFuture.<MemberAddResponse>failedFuture(t));
                       })
                   .thenCompose(f -> f);
-            });
+            },
+            server.workers());
+  }
+
+  /**
+   * Whether a Raft membership change failed before it was proposed (refused, or not the leader), so
+   * it can never take effect; any other failure (a timeout, say) leaves its outcome unknown.
+   */
+  static boolean notProposed(Throwable t) {
+    Throwable e = GrpcErrors.unwrap(t);
+    return e instanceof ProposalDroppedException || e instanceof NotLeaderException;
   }
 
   /** The Cluster stub of the leader at {@code url}, for a call forwarded from this member. */
@@ -136,20 +163,36 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
   private CompletableFuture<MemberRemoveResponse> remove(long id) {
     return server
         .linearizableBarrier()
-        .thenCompose(
-            ignored -> {
+        .thenCompose(ignored -> server.status())
+        .thenComposeAsync(
+            status -> {
               MemberAttributes m = existing(id);
+              if (status.isLeader() && !status.isMember(id) && !status.membershipChanging()) {
+                // The table names a member the Raft configuration does not have (a change whose
+                // two steps did not both happen): only the table is left to change.
+                LOG.warn(
+                    "removing member {}, which only the member table names", Long.toHexString(id));
+                return removeMember(id).thenApply(x -> removed());
+              }
               LOG.info("removing member {}", Long.toHexString(id));
+              AtomicBoolean raftAsked = new AtomicBoolean();
               return removeMember(id)
-                  .thenCompose(x -> server.raft().removeMember(id))
+                  .thenCompose(
+                      x -> {
+                        raftAsked.set(true);
+                        return server.raft().removeMember(id);
+                      })
                   .handle(
                       (x, t) -> {
                         if (t == null) {
-                          return CompletableFuture.completedFuture(
-                              MemberRemoveResponse.newBuilder()
-                                  .setHeader(server.header(server.kv().revision()))
-                                  .addAllMembers(members())
-                                  .build());
+                          return CompletableFuture.completedFuture(removed());
+                        }
+                        if (raftAsked.get() && !notProposed(t)) {
+                          LOG.warn(
+                              "removing member {}: outcome unknown ({})",
+                              Long.toHexString(id),
+                              GrpcErrors.unwrap(t).toString());
+                          return CompletableFuture.<MemberRemoveResponse>failedFuture(t);
                         }
                         return putMember(m)
                             .handle((y, u) -> null)
@@ -157,7 +200,15 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                                 y -> CompletableFuture.<MemberRemoveResponse>failedFuture(t));
                       })
                   .thenCompose(f -> f);
-            });
+            },
+            server.workers());
+  }
+
+  private MemberRemoveResponse removed() {
+    return MemberRemoveResponse.newBuilder()
+        .setHeader(server.header(server.kv().revision()))
+        .addAllMembers(members())
+        .build();
   }
 
   @Override
@@ -209,40 +260,50 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
   private CompletableFuture<MemberPromoteResponse> promote(long id) {
     return server
         .linearizableBarrier()
-        .thenCompose(
-            ignored -> {
+        .thenCompose(ignored -> server.status())
+        .thenComposeAsync(
+            status -> {
               MemberAttributes m = existing(id);
               if (!m.getIsLearner()) {
                 throw GrpcErrors.status(Status.Code.FAILED_PRECONDITION, GrpcErrors.NOT_LEARNER);
               }
+              if (status.isLeader()
+                  && status.voters().contains(id)
+                  && !status.learners().contains(id)) {
+                // Raft already made it a voter, the table did not follow (the promotion's second
+                // step failed, or a stale write undid it): record what Raft decided.
+                LOG.warn(
+                    "promoting member {}, which the Raft configuration already has as a voter",
+                    Long.toHexString(id));
+                return markVoter(id);
+              }
+              requireInSync(status, id);
               return server
-                  .status()
-                  .thenApply(
-                      status -> {
-                        requireInSync(status, id);
-                        return m;
-                      });
-            })
-        .thenCompose(
-            m ->
-                server
-                    .raft()
-                    .promote(id)
-                    .exceptionallyCompose(
-                        t ->
-                            CompletableFuture.failedFuture(
-                                GrpcErrors.unwrap(t) instanceof ProposalDroppedException
-                                    ? GrpcErrors.status(
-                                        Status.Code.FAILED_PRECONDITION,
-                                        GrpcErrors.LEARNER_NOT_READY)
-                                    : t))
-                    .thenCompose(x -> putMember(m.toBuilder().setIsLearner(false).build())))
+                  .raft()
+                  .promote(id)
+                  .exceptionallyCompose(
+                      t ->
+                          CompletableFuture.failedFuture(
+                              GrpcErrors.unwrap(t) instanceof ProposalDroppedException
+                                  ? GrpcErrors.status(
+                                      Status.Code.FAILED_PRECONDITION, GrpcErrors.LEARNER_NOT_READY)
+                                  : t))
+                  .thenCompose(x -> markVoter(id));
+            },
+            server.workers())
         .thenApply(
             x ->
                 MemberPromoteResponse.newBuilder()
                     .setHeader(server.header(server.kv().revision()))
                     .addAllMembers(members())
                     .build());
+  }
+
+  /**
+   * Records member {@code id} as a voter in the table, keeping its other attributes as they are.
+   */
+  private CompletableFuture<Object> markVoter(long id) {
+    return putMember(existing(id).toBuilder().setIsLearner(false).build());
   }
 
   /**

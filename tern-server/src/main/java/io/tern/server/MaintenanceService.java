@@ -23,6 +23,7 @@ import io.tern.api.SnapshotRequest;
 import io.tern.api.SnapshotResponse;
 import io.tern.api.StatusRequest;
 import io.tern.api.StatusResponse;
+import io.tern.embed.ServerStatus;
 import io.tern.kv.KvOptions;
 import io.tern.kv.KvStateMachine;
 import io.tern.raft.NotLeaderException;
@@ -85,6 +86,19 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
         server.workers());
   }
 
+  /**
+   * Whether this member is a Raft learner (etcd's meaning of {@code StatusResponse.isLearner}): as
+   * its own Raft configuration says, or, before that configuration names it (a member that just
+   * joined), as the member table says.
+   */
+  private boolean isLearner(ServerStatus s) {
+    long self = server.memberId();
+    if (s.isMember(self)) {
+      return s.learners().contains(self);
+    }
+    return server.member(self).map(MemberAttributes::getIsLearner).orElse(false);
+  }
+
   @Override
   public void status(StatusRequest request, StreamObserver<StatusResponse> out) {
     Replies.send(
@@ -103,11 +117,7 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
                           .setRaftIndex(s.commitIndex())
                           .setRaftTerm(s.term())
                           .setRaftAppliedIndex(server.kv().appliedIndex())
-                          .setIsLearner(
-                              server
-                                  .member(server.memberId())
-                                  .map(MemberAttributes::getIsLearner)
-                                  .orElse(false))
+                          .setIsLearner(isLearner(s))
                           .setDbSizeQuota(
                               server.config().quotaBackendBytes() == 0
                                   ? KvOptions.DEFAULT_QUOTA_BACKEND_BYTES

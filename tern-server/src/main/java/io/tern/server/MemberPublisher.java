@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
  *   <li>Publish: a member whose entry lacks its current name or client URLs proposes them (peer
  *       URLs and learner state are the cluster's to change, through the Cluster service).
  *   <li>A member that joined a running cluster learns the cluster id from another member.
+ *   <li>On the leader, {@link MemberReconciler} makes the table agree with the Raft configuration.
  * </ul>
  *
  * Every proposal is idempotent, so races between members (two leaders bootstrapping, a bootstrap
@@ -36,9 +37,11 @@ final class MemberPublisher {
   private final EtcdServer server;
   private final AtomicBoolean inFlight = new AtomicBoolean();
   private final AtomicBoolean askingClusterId = new AtomicBoolean();
+  private final MemberReconciler reconciler;
 
   MemberPublisher(EtcdServer server) {
     this.server = server;
+    this.reconciler = new MemberReconciler(server);
   }
 
   void run() {
@@ -47,6 +50,9 @@ final class MemberPublisher {
       return;
     }
     try {
+      if (raft.isLeader()) {
+        reconciler.run();
+      }
       List<MemberAttributes> table = server.members();
       if (table.isEmpty()) {
         if (raft.isLeader() && inFlight.compareAndSet(false, true)) {

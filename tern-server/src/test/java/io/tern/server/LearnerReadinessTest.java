@@ -10,6 +10,7 @@ import io.tern.embed.ServerStatus;
 import io.tern.raft.core.Role;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The leader's check before promoting a learner: at least 90% of the leader's log, like etcd. */
@@ -18,7 +19,19 @@ class LearnerReadinessTest {
   private static final long LEARNER = 4;
 
   private static ServerStatus leaderWith(Map<Long, Long> match) {
-    return new ServerStatus(LEADER, Role.LEADER, 3, LEADER, 1000, 1000, 1000, 0, match);
+    return new ServerStatus(
+        LEADER,
+        Role.LEADER,
+        3,
+        LEADER,
+        1000,
+        1000,
+        1000,
+        0,
+        match,
+        Set.of(LEADER, 2L, 3L),
+        Set.of(LEARNER),
+        false);
   }
 
   @Test
@@ -47,7 +60,19 @@ class LearnerReadinessTest {
   @Test
   void aMemberThatLostLeadershipSaysSo() {
     ServerStatus follower =
-        new ServerStatus(LEADER, Role.FOLLOWER, 3, 2, 1000, 1000, 1000, 0, Map.of());
+        new ServerStatus(
+            LEADER,
+            Role.FOLLOWER,
+            3,
+            2,
+            1000,
+            1000,
+            1000,
+            0,
+            Map.of(),
+            Set.of(LEADER, 2L, 3L),
+            Set.of(LEARNER),
+            false);
     assertThatThrownBy(() -> ClusterService.requireInSync(follower, LEARNER))
         .isInstanceOfSatisfying(
             StatusRuntimeException.class,

@@ -270,7 +270,7 @@ public final class Raft {
           "member " + id + " cannot change membership");
     }
     Membership current = currentMembership();
-    if (current.voters().isJoint() || (!configs.isEmpty() && configs.lastKey() > log.committed())) {
+    if (membershipChanging()) {
       throw new ProposalDroppedException("a membership change is already in progress");
     }
     if (next.voters().incoming().isEmpty()) {
@@ -1303,6 +1303,15 @@ public final class Raft {
   /** The configuration in force: the last one appended to the log. */
   public Membership membership() {
     return currentMembership();
+  }
+
+  /**
+   * Whether a membership change is under way: the configuration in force is joint, or its entry is
+   * not known to be committed yet (meaningful on the leader, whose commit index is the cluster's).
+   */
+  public boolean membershipChanging() {
+    return currentMembership().voters().isJoint()
+        || (!configs.isEmpty() && configs.lastKey() > log.committed());
   }
 
   /** The leader's progress of a member, or null. */

@@ -473,7 +473,9 @@ public final class RaftNode {
         core.log().committed(),
         core.log().applied(),
         core.log().lastIndex(),
-        match);
+        match,
+        core.membership(),
+        core.membershipChanging());
   }
 
   // ---------------------------------------------------------------- loop
