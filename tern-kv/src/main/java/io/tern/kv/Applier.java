@@ -18,6 +18,7 @@ import io.tern.api.LeaseKeepAliveResponse;
 import io.tern.api.LeaseRevokeRequest;
 import io.tern.api.LeaseRevokeResponse;
 import io.tern.api.MemberAttributes;
+import io.tern.api.MemberPublish;
 import io.tern.api.PutRequest;
 import io.tern.api.PutResponse;
 import io.tern.api.RequestOp;
@@ -69,6 +70,7 @@ final class Applier {
       case ALARM -> alarm(req.getAlarm(), w);
       case MEMBER_PUT -> memberPut(req.getMemberPut(), w);
       case MEMBER_REMOVE -> memberRemove(req.getMemberRemove().getId(), w);
+      case MEMBER_PUBLISH -> memberPublish(req.getMemberPublish(), w);
       case REQUEST_NOT_SET -> throw KvException.invalid("etcdserver: empty request");
     };
   }
@@ -353,6 +355,25 @@ final class Applier {
     w.put(w.db().meta, Meta.memberKey(m.getId()), m.toByteArray());
     setMembers(w, List.copyOf(next));
     return m;
+  }
+
+  /** Sets an existing member's name and client URLs; FALSE (no change) if it is not a member. */
+  private Boolean memberPublish(MemberPublish p, WriteTxn w) throws KvException {
+    for (MemberAttributes current : tables.members) {
+      if (current.getId() == p.getId()) {
+        MemberAttributes next =
+            current.toBuilder()
+                .setName(p.getName())
+                .clearClientUrls()
+                .addAllClientUrls(p.getClientUrlsList())
+                .build();
+        if (!next.equals(current)) {
+          memberPut(next, w);
+        }
+        return Boolean.TRUE;
+      }
+    }
+    return Boolean.FALSE;
   }
 
   private Boolean memberRemove(long id, WriteTxn w) {

@@ -20,6 +20,7 @@ import io.tern.api.LeaseKeepAliveRequest;
 import io.tern.api.LeaseKeepAliveResponse;
 import io.tern.api.LeaseRevokeResponse;
 import io.tern.api.MemberAttributes;
+import io.tern.api.MemberPublish;
 import io.tern.api.MemberRemove;
 import io.tern.api.TxnRequest;
 import java.nio.file.Path;
@@ -266,6 +267,42 @@ class LeaseAlarmMemberTest {
     kv.restart();
     assertThat(kv.sm.members()).containsExactly(m1b);
     assertThat(kv.sm.revision()).isEqualTo(1);
+  }
+
+  @Test
+  void aMemberPublishSetsOnlyNameAndClientUrlsOfAnExistingMember() {
+    MemberAttributes learner =
+        MemberAttributes.newBuilder()
+            .setId(7)
+            .addPeerUrls("http://b:2380")
+            .setIsLearner(true)
+            .build();
+    kv.ok(InternalRequest.newBuilder().setMemberPut(learner).build());
+    // The promotion is recorded; then a publish the member computed before it arrives.
+    MemberAttributes voter = learner.toBuilder().setIsLearner(false).build();
+    kv.ok(InternalRequest.newBuilder().setMemberPut(voter).build());
+    Object r =
+        kv.ok(
+            InternalRequest.newBuilder()
+                .setMemberPublish(
+                    MemberPublish.newBuilder()
+                        .setId(7)
+                        .setName("seven")
+                        .addClientUrls("http://b:2379"))
+                .build());
+    assertThat(r).isEqualTo(Boolean.TRUE);
+    assertThat(kv.sm.members())
+        .containsExactly(voter.toBuilder().setName("seven").addClientUrls("http://b:2379").build());
+
+    // A removed member's late publish does not bring it back.
+    kv.ok(remove(7));
+    r =
+        kv.ok(
+            InternalRequest.newBuilder()
+                .setMemberPublish(MemberPublish.newBuilder().setId(7).setName("seven"))
+                .build());
+    assertThat(r).isEqualTo(Boolean.FALSE);
+    assertThat(kv.sm.members()).isEmpty();
   }
 
   private static InternalRequest remove(long id) {

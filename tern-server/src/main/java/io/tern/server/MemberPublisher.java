@@ -3,6 +3,7 @@ package io.tern.server;
 import io.tern.api.InternalRequest;
 import io.tern.api.MaintenanceGrpc;
 import io.tern.api.MemberAttributes;
+import io.tern.api.MemberPublish;
 import io.tern.api.StatusRequest;
 import io.tern.embed.RaftServer;
 import java.io.IOException;
@@ -71,7 +72,15 @@ final class MemberPublisher {
             Long.toHexString(server.memberId()),
             desired.getName(),
             desired.getClientUrlsList());
-        put(desired).whenComplete((r, t) -> done(t, "publishing the member's attributes"));
+        server
+            .writeRaw(
+                InternalRequest.newBuilder()
+                    .setMemberPublish(
+                        MemberPublish.newBuilder()
+                            .setId(desired.getId())
+                            .setName(desired.getName())
+                            .addAllClientUrls(desired.getClientUrlsList())))
+            .whenComplete((r, t) -> done(t, "publishing the member's attributes"));
       }
       if (server.clusterId() == 0) {
         learnClusterId(table);
