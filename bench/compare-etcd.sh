@@ -10,13 +10,17 @@
 # (throughput and p99 against the client count). Results: bench/RESULTS.md.
 #
 #   bench/compare-etcd.sh [--clients 1,16,64,256] [--workloads put,range-l,range-s]
-#                         [--duration 15] [--warmup 5] [--runs 1] [--systems etcd,tern]
+#                         [--duration 15] [--warmup 5] [--prime 20] [--runs 1] [--systems etcd,tern]
 #                         [--conns 16] [--target leader|all] [--key-size 8] [--val-size 256]
 #                         [--key-space 10000] [--base-port 24300] [--results DIR]
 #                         [--tern-java-opts "..."] [--bench-java-opts "..."] [--no-build]
+#                         [--tern-jar FILE] [--report-only]
 #
 #   --workloads      any of tern bench's: put, range-l, range-s, txn-put, mixed, watch
 #   --duration/--warmup  seconds measured / loaded before measuring, per workload and client count
+#   --prime S        after each cluster starts, every workload runs S seconds at 64 clients, not
+#                    measured (both systems): a JVM compiles its hot paths in its first ~30 s under
+#                    load, and a long-running member is what users get (0: no priming)
 #   --runs N         fresh clusters N times (systems alternating); the table shows medians
 #   --conns N        connections of the load generator: min(clients, N)
 #   --target         leader (default): every request goes to the leader; all: connections spread
@@ -25,6 +29,10 @@
 #   --tern-java-opts JVM options of the Tern members (default: none, the JVM's defaults)
 #   --no-build       use tern-server/target/tern.jar as it is (otherwise ./tern rebuilds it when
 #                    a source is newer)
+#   --tern-jar FILE  run this tern.jar (members and load generator) instead, e.g. an older build
+#                    for a before/after comparison; implies --no-build
+#   --report-only    run nothing: rebuild table.md, the CSVs and chart.png from --results DIR's
+#                    raw.jsonl (pass the same --clients, --workloads, --systems, --runs)
 #
 # Installs what is missing from Debian (etcd-server, gnuplot-nox, jq; sudo only when not root).
 # Every process it starts is stopped on every exit path.
@@ -34,6 +42,7 @@ CLIENTS=1,16,64,256
 WORKLOADS=put,range-l,range-s
 DURATION=15
 WARMUP=5
+PRIME=20
 RUNS=1
 SYSTEMS=etcd,tern
 CONNS=16
@@ -46,9 +55,11 @@ RESULTS=
 TERN_JAVA_OPTS=
 BENCH_JAVA_OPTS=
 BUILD=1
+TERN_JAR=
+REPORT_ONLY=0
 QUOTA=$((8 * 1024 * 1024 * 1024))
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -56,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --workloads) WORKLOADS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
+    --prime) PRIME=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --systems) SYSTEMS=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
@@ -68,12 +80,14 @@ while [[ $# -gt 0 ]]; do
     --tern-java-opts) TERN_JAVA_OPTS=$2; shift 2 ;;
     --bench-java-opts) BENCH_JAVA_OPTS=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
+    --tern-jar) TERN_JAR=$2; BUILD=0; shift 2 ;;
+    --report-only) REPORT_ONLY=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
   esac
 done
 
-for n in "$DURATION" "$WARMUP" "$RUNS" "$CONNS" "$BASE_PORT"; do
+for n in "$DURATION" "$WARMUP" "$PRIME" "$RUNS" "$CONNS" "$BASE_PORT"; do
   [[ $n =~ ^[0-9]+$ ]] || { echo "not a whole number: $n" >&2; exit 2; }
 done
 ((RUNS >= 1 && CONNS >= 1 && DURATION >= 1)) || { echo "--runs, --conns, --duration >= 1" >&2; exit 2; }
@@ -99,20 +113,21 @@ need() { # command, Debian package
   if ((APT_UPDATED == 0)); then as_root apt-get update -qq; APT_UPDATED=1; fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
-[[ " ${SYSTEM_LIST[*]} " == *" etcd "* ]] && need etcd etcd-server
+((REPORT_ONLY == 0)) && [[ " ${SYSTEM_LIST[*]} " == *" etcd "* ]] && need etcd etcd-server
 need jq jq
 need gnuplot gnuplot-nox
 
-if ((BUILD)); then
+if ((BUILD && !REPORT_ONLY)); then
   "$ROOT/tern" --version >/dev/null # builds tern-server/target/tern.jar when absent or stale
 fi
-[[ -f $ROOT/tern-server/target/tern.jar ]] || { echo "no tern-server/target/tern.jar" >&2; exit 1; }
+[[ -n $TERN_JAR ]] || TERN_JAR=$ROOT/tern-server/target/tern.jar
+((REPORT_ONLY)) || [[ -f $TERN_JAR ]] || { echo "no $TERN_JAR" >&2; exit 1; }
 
 # --- processes and cleanup -----------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tern-compare-etcd.XXXXXX")
 # A copy, so a rebuild of the working tree during the run changes nothing here.
 JAR=$WORK/tern.jar
-cp "$ROOT/tern-server/target/tern.jar" "$JAR"
+((REPORT_ONLY)) || cp "$TERN_JAR" "$JAR"
 MEMBER_PIDS=()
 SAMPLER_PID=
 
@@ -221,6 +236,8 @@ disk_ms() { # mean ms of a synced 4 KiB append in the work directory
   awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 200 / 1e6 }'
 }
 
+RAW=$RESULTS/raw.jsonl
+if ((REPORT_ONLY == 0)); then # the runs, up to the report
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
@@ -228,15 +245,25 @@ disk_ms() { # mean ms of a synced 4 KiB append in the work directory
   echo "etcd: $(etcd --version 2>/dev/null | head -1 || echo absent)"
   echo "java: $(java -version 2>&1 | head -1)"
   echo "synced 4 KiB append: $(disk_ms) ms; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "command: bench/compare-etcd.sh --clients $CLIENTS --workloads $WORKLOADS --duration $DURATION --warmup $WARMUP --runs $RUNS --systems $SYSTEMS --conns $CONNS --target $TARGET"
+  echo "command: bench/compare-etcd.sh --clients $CLIENTS --workloads $WORKLOADS --duration $DURATION --warmup $WARMUP --prime $PRIME --runs $RUNS --systems $SYSTEMS --conns $CONNS --target $TARGET"
 } | tee "$RESULTS/machine.txt" >&2
 
-RAW=$RESULTS/raw.jsonl
 : >"$RAW"
 for ((run = 1; run <= RUNS; run++)); do
   for sys in "${SYSTEM_LIST[@]}"; do
     echo "== run $run: $sys (3 members, ports from $(client_port "$sys" 0))" >&2
     start_cluster "$sys" "$run"
+    if ((PRIME > 0)); then
+      for w in "${WORKLOAD_LIST[@]}"; do
+        echo "  priming: $w x 64 for ${PRIME} s (not measured)" >&2
+        # shellcheck disable=SC2086
+        java $BENCH_JAVA_OPTS -jar "$JAR" bench "$w" --endpoints "$ENDPOINTS" --target "$TARGET" \
+          --clients 64 --conns "$((64 < CONNS ? 64 : CONNS))" --key-size "$KEY_SIZE" \
+          --val-size "$VAL_SIZE" --key-space "$KEY_SPACE" --duration "${PRIME}s" --warmup 0s --json \
+          >/dev/null 2>"$WORK/logs/$sys-run$run-$w-prime.bench.log" ||
+          echo "  priming $w failed: $(tail -1 "$WORK/logs/$sys-run$run-$w-prime.bench.log")" >&2
+      done
+    fi
     for w in "${WORKLOAD_LIST[@]}"; do
       for c in "${CLIENT_LIST[@]}"; do
         conns=$((c < CONNS ? c : CONNS))
@@ -270,6 +297,7 @@ for ((run = 1; run <= RUNS; run++)); do
     stop_cluster
   done
 done
+fi # the runs
 
 # --- report --------------------------------------------------------------------------------------
 jq -r '["system","run","workload","clients","conns","ops","ops_per_s","p50_ms","p90_ms","p99_ms",

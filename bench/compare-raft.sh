@@ -7,11 +7,13 @@
 # Sources and details: bench/raft-compare/README.md. Results: bench/RESULTS.md.
 #
 #   bench/compare-raft.sh [--systems tern,jraft,ratis] [--inflight 1,16,64,256] [--duration 15]
-#                         [--runs 1] [--warmup 5] [--connections 16] [--payload 256]
+#                         [--runs 1] [--warmup 5] [--prime 20] [--connections 16] [--payload 256]
 #                         [--ratis-outstanding 1|default] [--heap 1g] [--base-port 17100]
 #                         [--jfr DIR] [--keep DIR] [--out FILE] [--no-build] [--tern-args "..."]
 #                         [--jvm-args "..."]
 #
+#   --prime S            after the members start, 64 in flight for S seconds, not measured, before
+#                        the levels: a JVM compiles its hot paths in its first ~30 s under load
 #   --ratis-outstanding  raft.grpc.server.leader.outstanding.appends.max for Ratis (default 1, the
 #                        workaround for the 3.1.3 replication regression; "default" leaves Ratis'
 #                        own default)
@@ -33,6 +35,7 @@ SYSTEMS=tern,jraft,ratis
 INFLIGHT=1,16,64,256
 DURATION=15
 WARMUP=5
+PRIME=20
 RUNS=1
 CONNECTIONS=16
 PAYLOAD=256
@@ -46,7 +49,7 @@ BUILD=1
 TERN_ARGS=
 JVM_ARGS=
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -54,6 +57,7 @@ while [[ $# -gt 0 ]]; do
     --inflight) INFLIGHT=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
+    --prime) PRIME=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --payload) PAYLOAD=$2; shift 2 ;;
@@ -223,6 +227,12 @@ run_system() { # system run
   done
   log "$sys (run $run): 3 members up, ports $((base + 1))-$((base + 3)) / $((base + 11))-$((base + 13))"
   local n
+  if ((PRIME > 0)); then
+    log "$sys (run $run): priming, 64 in flight for ${PRIME}s (not measured)"
+    java -Xms256m -Xmx512m -jar "$LOAD_JAR" --system "$sys" --members "$members" --inflight 64 \
+      --connections "$CONNECTIONS" --payload "$PAYLOAD" --warmup 0 --duration "$PRIME" \
+      >"$WORK/logs/$sys-run$run-load-prime.log" 2>&1 || log "$sys (run $run): priming failed"
+  fi
   for n in "${INFLIGHT_LIST[@]}"; do
     log "$sys (run $run): $n in flight, ${WARMUP}s warm-up + ${DURATION}s"
     local line rc=0 cpu0 cpu1 t0 t1

@@ -2,13 +2,21 @@ package io.tern.server;
 
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.tern.api.DeleteRangeResponse;
 import io.tern.api.InternalRequest;
+import io.tern.api.KVGrpc;
 import io.tern.api.MemberAttributes;
+import io.tern.api.PutResponse;
+import io.tern.api.RangeResponse;
 import io.tern.api.ResponseHeader;
+import io.tern.api.TxnResponse;
 import io.tern.embed.RaftServer;
 import io.tern.embed.RaftServerOptions;
 import io.tern.embed.ServerStatus;
@@ -30,6 +38,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -177,7 +186,18 @@ public final class EtcdServer implements AutoCloseable {
     b.maxInboundMessageSize(config.maxRequestBytes() + GRPC_INBOUND_SLACK)
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
-        .executor(workers)
+        // The key-value calls run on the Netty thread that read them: they only check the request
+        // and hand it to Raft (a serializable range moves to a worker itself), and the answer is
+        // sent from where the write was applied. Every other call runs on a worker.
+        .directExecutor()
+        .callExecutor(
+            new ServerCallExecutorSupplier() {
+              @Override
+              public <Q, R> Executor getExecutor(ServerCall<Q, R> call, Metadata headers) {
+                String service = call.getMethodDescriptor().getServiceName();
+                return KVGrpc.SERVICE_NAME.equals(service) ? null : workers;
+              }
+            })
         .addService(ServerInterceptors.intercept(new KvService(this), Forwarding.INTERCEPTOR))
         .addService(ServerInterceptors.intercept(watchService, Forwarding.INTERCEPTOR))
         .addService(ServerInterceptors.intercept(new LeaseService(this), Forwarding.INTERCEPTOR))
@@ -354,23 +374,41 @@ public final class EtcdServer implements AutoCloseable {
   /** {@code response} with its header completed; its own header revision is kept if set. */
   @SuppressWarnings("unchecked")
   <T extends Message> T withHeader(T response) {
+    // The key-value responses, the hot path, without reflection.
+    if (response instanceof PutResponse r) {
+      return (T) r.toBuilder().setHeader(header(r.getHeader())).build();
+    }
+    if (response instanceof RangeResponse r) {
+      return (T) r.toBuilder().setHeader(header(r.getHeader())).build();
+    }
+    if (response instanceof TxnResponse r) {
+      return (T) r.toBuilder().setHeader(header(r.getHeader())).build();
+    }
+    if (response instanceof DeleteRangeResponse r) {
+      return (T) r.toBuilder().setHeader(header(r.getHeader())).build();
+    }
     FieldDescriptor f = response.getDescriptorForType().findFieldByName("header");
     if (f == null) {
       return response;
     }
-    ResponseHeader h = (ResponseHeader) response.getField(f);
-    long revision = h.getRevision() > 0 ? h.getRevision() : kv.revision();
-    return (T) response.toBuilder().setField(f, header(revision)).build();
+    return (T)
+        response.toBuilder().setField(f, header((ResponseHeader) response.getField(f))).build();
+  }
+
+  /** A complete header for a response whose own header carries at most its revision. */
+  private ResponseHeader header(ResponseHeader partial) {
+    return header(partial.getRevision() > 0 ? partial.getRevision() : kv.revision());
   }
 
   /**
    * Replicates a write and completes with the state machine's response (header filled in), or fails
-   * with the {@link KvException} it refused the write with, or a Raft error.
+   * with the {@link KvException} it refused the write with, or a Raft error. Completes on the apply
+   * thread (or the Raft loop, for a Raft error): a dependent stage should only send the answer.
    */
   <T extends Message> CompletableFuture<T> write(InternalRequest.Builder request, Class<T> type) {
     InternalRequest r = request.setMemberId(memberId()).build();
     return raft.propose(r.toByteArray())
-        .thenApplyAsync(
+        .thenApply(
             result -> {
               if (result instanceof KvException e) {
                 throw new CompletionException(e);
@@ -383,8 +421,7 @@ public final class EtcdServer implements AutoCloseable {
                         + (result == null ? "null" : result.getClass().getName()));
               }
               return withHeader(type.cast(result));
-            },
-            workers);
+            });
   }
 
   /** Replicates a write whose result is not a response message (member table changes). */

@@ -17,9 +17,12 @@ import io.tern.api.RangeResponse;
 import io.tern.api.RequestOp;
 import io.tern.api.TxnRequest;
 import io.tern.api.TxnResponse;
+import io.tern.embed.ServerClosedException;
 import io.tern.kv.KvException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,9 +52,18 @@ final class KvService extends KVGrpc.KVImplBase {
       return;
     }
     if (request.getSerializable()) {
-      Replies.sendNow(out, () -> server.withHeader(server.kv().range(request)));
+      // Off the Netty thread: a range may read much of the store.
+      try {
+        server
+            .workers()
+            .execute(
+                () -> Replies.sendNow(out, () -> server.withHeader(server.kv().range(request))));
+      } catch (RejectedExecutionException e) {
+        Replies.fail(out, new ServerClosedException(server.memberId()));
+      }
       return;
     }
+    // The barrier completes on a worker, which reads and answers.
     CompletableFuture<RangeResponse> f =
         server
             .linearizableBarrier()
@@ -60,10 +72,10 @@ final class KvService extends KVGrpc.KVImplBase {
                   try {
                     return server.withHeader(server.kv().range(request));
                   } catch (KvException e) {
-                    throw new java.util.concurrent.CompletionException(e);
+                    throw new CompletionException(e);
                   }
                 });
-    Replies.send(out, f, server.workers());
+    Replies.sendWhenDone(out, f);
   }
 
   @Override
@@ -100,7 +112,7 @@ final class KvService extends KVGrpc.KVImplBase {
       Replies.fail(out, e);
       return;
     }
-    Replies.send(out, checked.thenCompose(x -> server.write(request, type)), server.workers());
+    Replies.sendWhenDone(out, checked.thenCompose(x -> server.write(request, type)));
   }
 
   /**

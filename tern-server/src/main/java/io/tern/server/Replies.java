@@ -23,6 +23,21 @@ final class Replies {
         executor);
   }
 
+  /**
+   * Sends the future's outcome on the thread that completes it (the apply thread for a write):
+   * sending only serializes the answer and queues it for the connection's Netty thread.
+   */
+  static <T> void sendWhenDone(StreamObserver<T> out, CompletableFuture<T> f) {
+    f.whenComplete(
+        (value, failure) -> {
+          if (failure != null) {
+            fail(out, failure);
+          } else {
+            succeed(out, value);
+          }
+        });
+  }
+
   /** Runs {@code body} now and sends what it returns or the error it fails with. */
   static <T> void sendNow(StreamObserver<T> out, Body<T> body) {
     T value;

@@ -975,9 +975,6 @@ public final class RaftNode {
   /** On the applier: the state machine holds everything through {@code index}. */
   private void appliedThrough(long index, List<PendingRead<?>> reads) {
     appliedIndex = index;
-    for (PendingRead<?> r : reads) {
-      r.serve();
-    }
     scheduler
         .loop()
         .execute(
@@ -986,6 +983,9 @@ public final class RaftNode {
                 guarded(() -> core.applied(index));
               }
             });
+    for (PendingRead<?> r : reads) {
+      r.serve();
+    }
   }
 
   /** Serves {@code r} once the applied index reaches {@code index}. */
@@ -1023,6 +1023,9 @@ public final class RaftNode {
       throw new IllegalStateException(
           "state machine returned " + results.length + " results for " + entries.size());
     }
+    // The loop learns of the apply first: completing a proposal runs its callbacks here (an
+    // application answering its client), which must not delay the loop's applied index.
+    appliedThrough(entries.get(entries.size() - 1).index(), reads);
     for (int i = 0; i < entries.size(); i++) {
       long rid = entries.get(i).requestId();
       if (rid != 0) {
@@ -1032,7 +1035,6 @@ public final class RaftNode {
         }
       }
     }
-    appliedThrough(entries.get(entries.size() - 1).index(), reads);
   }
 
   private void expireRequests() {
