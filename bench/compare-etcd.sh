@@ -26,7 +26,8 @@
 #   --target         leader (default): every request goes to the leader; all: connections spread
 #                    over the three members (followers forward writes, ReadIndex via the leader)
 #   --results DIR    default target/compare-etcd/<UTC time> under the repository
-#   --tern-java-opts JVM options of the Tern members (default: none, the JVM's defaults)
+#   --tern-java-opts JVM options of the Tern members (default: the ./tern launcher's for a member,
+#                    a bounded heap)
 #   --no-build       use tern-server/target/tern.jar as it is (otherwise ./tern rebuilds it when
 #                    a source is newer)
 #   --tern-jar FILE  run this tern.jar (members and load generator) instead, e.g. an older build
@@ -53,6 +54,7 @@ KEY_SPACE=10000
 BASE_PORT=24300
 RESULTS=
 TERN_JAVA_OPTS=
+TERN_JAVA_OPTS_SET=0
 BENCH_JAVA_OPTS=
 BUILD=1
 TERN_JAR=
@@ -77,7 +79,7 @@ while [[ $# -gt 0 ]]; do
     --key-space) KEY_SPACE=$2; shift 2 ;;
     --base-port) BASE_PORT=$2; shift 2 ;;
     --results) RESULTS=$2; shift 2 ;;
-    --tern-java-opts) TERN_JAVA_OPTS=$2; shift 2 ;;
+    --tern-java-opts) TERN_JAVA_OPTS=$2; TERN_JAVA_OPTS_SET=1; shift 2 ;;
     --bench-java-opts) BENCH_JAVA_OPTS=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --tern-jar) TERN_JAR=$2; BUILD=0; shift 2 ;;
@@ -189,8 +191,14 @@ start_cluster() { # system, run
     if [[ $sys == etcd ]]; then
       etcd "${flags[@]}" >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
     else
-      # shellcheck disable=SC2086
-      java $TERN_JAVA_OPTS -jar "$JAR" server "${flags[@]}" >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
+      # Through the launcher, as users start a member (its JVM options unless --tern-java-opts).
+      if ((TERN_JAVA_OPTS_SET)); then
+        TERN_JAR=$JAR TERN_JAVA_OPTS=$TERN_JAVA_OPTS "$ROOT/tern" server "${flags[@]}" \
+          >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
+      else
+        (unset TERN_JAVA_OPTS; TERN_JAR=$JAR exec "$ROOT/tern" server "${flags[@]}") \
+          >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
+      fi
     fi
     MEMBER_PIDS+=($!)
   done
