@@ -6,9 +6,12 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
+import io.tern.api.ClusterGrpc;
 import io.tern.api.HashKVRequest;
 import io.tern.api.HashKVResponse;
 import io.tern.api.MaintenanceGrpc;
+import io.tern.api.MemberListRequest;
+import io.tern.api.MemberListResponse;
 import io.tern.api.StatusRequest;
 import io.tern.api.StatusResponse;
 import io.tern.cli.Tern;
@@ -101,6 +104,7 @@ final class TernProcessCluster implements AutoCloseable {
         m.launch();
       }
       cluster.awaitLeader(ms);
+      cluster.awaitPublished(ms);
     } catch (Throwable t) {
       cluster.close();
       throw t;
@@ -308,6 +312,42 @@ final class TernProcessCluster implements AutoCloseable {
           }
           long l = leader;
           return group.stream().filter(m -> m.id() == l).findFirst().orElse(null);
+        });
+  }
+
+  /**
+   * Waits until every member of {@code group} lists every member of the group with its client URL:
+   * a member publishes its name and client URLs through Raft shortly after a leader is known (as
+   * etcd's does before it serves clients), and until then a client that discovers the endpoints
+   * from the member list (etcdctl {@code --cluster}) does not find it.
+   */
+  void awaitPublished(Collection<Member> group) throws InterruptedException {
+    Map<String, String> seen = new LinkedHashMap<>();
+    await(
+        "every member's client URL in every member's member list (last seen: " + seen + ")",
+        () -> {
+          for (Member m : group) {
+            checkRunning(m);
+            MemberListResponse r;
+            try {
+              r =
+                  ClusterGrpc.newBlockingStub(m.channel())
+                      .withDeadlineAfter(RPC_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+                      .memberList(MemberListRequest.newBuilder().setLinearizable(true).build());
+            } catch (StatusRuntimeException e) {
+              seen.put(m.name, e.getStatus().getCode().toString());
+              return null;
+            }
+            Set<String> urls = new HashSet<>();
+            r.getMembersList().forEach(x -> urls.addAll(x.getClientURLsList()));
+            seen.put(m.name, urls.toString());
+            for (Member other : group) {
+              if (!urls.contains(other.clientUrl())) {
+                return null;
+              }
+            }
+          }
+          return Boolean.TRUE;
         });
   }
 
