@@ -192,13 +192,10 @@ start_cluster() { # system, run
       etcd "${flags[@]}" >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
     else
       # Through the launcher, as users start a member (its JVM options unless --tern-java-opts).
-      if ((TERN_JAVA_OPTS_SET)); then
-        TERN_JAR=$JAR TERN_JAVA_OPTS=$TERN_JAVA_OPTS "$ROOT/tern" server "${flags[@]}" \
-          >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
-      else
-        (unset TERN_JAVA_OPTS; TERN_JAR=$JAR exec "$ROOT/tern" server "${flags[@]}") \
-          >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
-      fi
+      local env=(TERN_JAR="$JAR")
+      ((TERN_JAVA_OPTS_SET)) && env+=(TERN_JAVA_OPTS="$TERN_JAVA_OPTS")
+      env -u TERN_JAVA_OPTS "${env[@]}" "$ROOT/tern" server "${flags[@]}" \
+        >"$WORK/logs/$sys-run$run-m$i.log" 2>&1 &
     fi
     MEMBER_PIDS+=($!)
   done
@@ -235,6 +232,14 @@ sample_rss() {
 }
 
 # --- the runs ------------------------------------------------------------------------------------
+tern_bench() { # workload clients seconds warmup-seconds: tern bench's JSON result on stdout
+  local conns=$(($2 < CONNS ? $2 : CONNS))
+  # shellcheck disable=SC2086
+  java $BENCH_JAVA_OPTS -jar "$JAR" bench "$1" --endpoints "$ENDPOINTS" --target "$TARGET" \
+    --clients "$2" --conns "$conns" --key-size "$KEY_SIZE" --val-size "$VAL_SIZE" \
+    --key-space "$KEY_SPACE" --duration "${3}s" --warmup "${4}s" --json
+}
+
 disk_ms() { # mean ms of a synced 4 KiB append in the work directory
   local t0 t1
   t0=$(date +%s%N)
@@ -264,28 +269,20 @@ for ((run = 1; run <= RUNS; run++)); do
     if ((PRIME > 0)); then
       for w in "${WORKLOAD_LIST[@]}"; do
         echo "  priming: $w x 64 for ${PRIME} s (not measured)" >&2
-        # shellcheck disable=SC2086
-        java $BENCH_JAVA_OPTS -jar "$JAR" bench "$w" --endpoints "$ENDPOINTS" --target "$TARGET" \
-          --clients 64 --conns "$((64 < CONNS ? 64 : CONNS))" --key-size "$KEY_SIZE" \
-          --val-size "$VAL_SIZE" --key-space "$KEY_SPACE" --duration "${PRIME}s" --warmup 0s --json \
-          >/dev/null 2>"$WORK/logs/$sys-run$run-$w-prime.bench.log" ||
+        tern_bench "$w" 64 "$PRIME" 0 >/dev/null 2>"$WORK/logs/$sys-run$run-$w-prime.bench.log" ||
           echo "  priming $w failed: $(tail -1 "$WORK/logs/$sys-run$run-$w-prime.bench.log")" >&2
       done
     fi
     for w in "${WORKLOAD_LIST[@]}"; do
       for c in "${CLIENT_LIST[@]}"; do
-        conns=$((c < CONNS ? c : CONNS))
         tag=$sys-run$run-$w-c$c
         rss=$WORK/$tag.rss
         echo 0 >"$rss"
         sample_rss "$rss" "${MEMBER_PIDS[@]}" &
         SAMPLER_PID=$!
         status=0
-        # shellcheck disable=SC2086
-        java $BENCH_JAVA_OPTS -jar "$JAR" bench "$w" --endpoints "$ENDPOINTS" --target "$TARGET" \
-          --clients "$c" --conns "$conns" --key-size "$KEY_SIZE" --val-size "$VAL_SIZE" \
-          --key-space "$KEY_SPACE" --duration "${DURATION}s" --warmup "${WARMUP}s" --json \
-          >"$WORK/$tag.json" 2>"$WORK/logs/$tag.bench.log" || status=$?
+        tern_bench "$w" "$c" "$DURATION" "$WARMUP" >"$WORK/$tag.json" 2>"$WORK/logs/$tag.bench.log" ||
+          status=$?
         stop_pids "$SAMPLER_PID"
         SAMPLER_PID=
         rss_mb=$(awk '{printf "%.0f", $1 / 1024}' "$rss")

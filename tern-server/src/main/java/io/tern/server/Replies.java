@@ -5,6 +5,7 @@ import io.grpc.stub.StreamObserver;
 import io.tern.kv.KvException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.BiConsumer;
 
 /** Answers unary calls from futures and from code that may fail with a {@link KvException}. */
 final class Replies {
@@ -12,15 +13,7 @@ final class Replies {
 
   /** Sends the future's outcome once it completes, on {@code executor}. */
   static <T> void send(StreamObserver<T> out, CompletableFuture<T> f, Executor executor) {
-    f.whenCompleteAsync(
-        (value, failure) -> {
-          if (failure != null) {
-            fail(out, failure);
-          } else {
-            succeed(out, value);
-          }
-        },
-        executor);
+    f.whenCompleteAsync(outcome(out), executor);
   }
 
   /**
@@ -28,14 +21,18 @@ final class Replies {
    * sending only serializes the answer and queues it for the connection's Netty thread.
    */
   static <T> void sendWhenDone(StreamObserver<T> out, CompletableFuture<T> f) {
-    f.whenComplete(
-        (value, failure) -> {
-          if (failure != null) {
-            fail(out, failure);
-          } else {
-            succeed(out, value);
-          }
-        });
+    f.whenComplete(outcome(out));
+  }
+
+  /** Sends a completed future's value, or its failure, to {@code out}. */
+  private static <T> BiConsumer<T, Throwable> outcome(StreamObserver<T> out) {
+    return (value, failure) -> {
+      if (failure != null) {
+        fail(out, failure);
+      } else {
+        succeed(out, value);
+      }
+    };
   }
 
   /** Runs {@code body} now and sends what it returns or the error it fails with. */
