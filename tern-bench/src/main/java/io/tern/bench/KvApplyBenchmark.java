@@ -12,6 +12,7 @@ import io.tern.raft.core.Entry;
 import io.tern.raft.core.EntryType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,25 +63,32 @@ public class KvApplyBenchmark {
   @Param({"0", "33554432"})
   public long keyCacheBytes;
 
+  /**
+   * {@code binary}: 8 bytes holding a big-endian counter, as {@code tern bench} writes them; {@code
+   * decimal}: eight ASCII digits.
+   */
+  @Param({"binary", "decimal"})
+  public String keys;
+
   private Path dir;
   private KvStateMachine store;
   private long index;
   private final SplittableRandom random = new SplittableRandom(7);
   private final ByteString value = ByteString.copyFrom(new byte[256]);
-  private ByteString[] keys;
+  private ByteString[] keySpace;
 
   @Setup(Level.Trial)
   public void open() throws IOException {
     dir = Files.createTempDirectory("kv-apply-bench");
     store = KvStateMachine.open(dir, KvOptions.builder().keyCacheBytes(keyCacheBytes).build());
-    keys = new ByteString[KEYS];
+    keySpace = new ByteString[KEYS];
     for (int i = 0; i < KEYS; i++) {
-      keys[i] = ByteString.copyFromUtf8(String.format("%08d", i));
+      keySpace[i] = key(i);
     }
     for (int i = 0; i < KEYS; i += BATCH_MAX) {
       List<Entry> entries = new ArrayList<>();
       for (int j = i; j < Math.min(KEYS, i + BATCH_MAX); j++) {
-        entries.add(put(keys[j]));
+        entries.add(put(keySpace[j]));
       }
       store.apply(entries);
     }
@@ -102,6 +110,14 @@ public class KvApplyBenchmark {
     }
   }
 
+  private ByteString key(int i) {
+    return switch (keys) {
+      case "binary" -> ByteString.copyFrom(ByteBuffer.allocate(8).putLong(0, i));
+      case "decimal" -> ByteString.copyFromUtf8(String.format("%08d", i));
+      default -> throw new IllegalArgumentException("keys=" + keys);
+    };
+  }
+
   private Entry put(ByteString key) {
     long i = ++index;
     byte[] data =
@@ -120,7 +136,7 @@ public class KvApplyBenchmark {
     Object[] last = null;
     List<Entry> entries = new ArrayList<>(batch);
     for (int n = 0; n < 32; n++) {
-      entries.add(put(keys[random.nextInt(KEYS)]));
+      entries.add(put(keySpace[random.nextInt(KEYS)]));
       if (entries.size() == batch) {
         last = store.apply(entries);
         entries = new ArrayList<>(batch);
@@ -135,6 +151,6 @@ public class KvApplyBenchmark {
   /** One single-key range at the current revision. */
   @Benchmark
   public RangeResponse rangeOneKey() throws KvException {
-    return store.range(RangeRequest.newBuilder().setKey(keys[random.nextInt(KEYS)]).build());
+    return store.range(RangeRequest.newBuilder().setKey(keySpace[random.nextInt(KEYS)]).build());
   }
 }

@@ -21,14 +21,14 @@ import java.util.Map;
  * <p>Not thread-safe: the apply thread only.
  */
 final class LatestVersions {
-  private static final int ENTRY_OVERHEAD = 96;
+  private static final int ENTRY_OVERHEAD = 120;
 
   /** Marks a key known not to exist. */
   private static final MvccView.Version ABSENT = new MvccView.Version(ByteString.EMPTY, 0, null);
 
   private final long budget;
   private long bytes;
-  private final LinkedHashMap<ByteString, MvccView.Version> map;
+  private final LinkedHashMap<HashedKey, MvccView.Version> map;
 
   LatestVersions(long budgetBytes) {
     if (budgetBytes < 0) {
@@ -40,7 +40,7 @@ final class LatestVersions {
 
   /** What is known of the key: {@code null} if nothing, otherwise {@link Known}. */
   Known lookup(ByteString key) {
-    MvccView.Version v = map.get(key);
+    MvccView.Version v = map.get(new HashedKey(key));
     if (v == null) {
       return null;
     }
@@ -53,17 +53,17 @@ final class LatestVersions {
       return;
     }
     MvccView.Version value = newest == null ? ABSENT : newest;
-    MvccView.Version old = map.put(key, value);
+    MvccView.Version old = map.put(new HashedKey(key), value);
     if (old != null) {
       bytes -= weight(key, old);
     }
     bytes += weight(key, value);
     if (bytes > budget) {
       // Forget the least recently used keys (possibly this one, if it alone exceeds the budget).
-      Iterator<Map.Entry<ByteString, MvccView.Version>> it = map.entrySet().iterator();
+      Iterator<Map.Entry<HashedKey, MvccView.Version>> it = map.entrySet().iterator();
       while (bytes > budget && it.hasNext()) {
-        Map.Entry<ByteString, MvccView.Version> eldest = it.next();
-        bytes -= weight(eldest.getKey(), eldest.getValue());
+        Map.Entry<HashedKey, MvccView.Version> eldest = it.next();
+        bytes -= weight(eldest.getKey().bytes(), eldest.getValue());
         it.remove();
       }
     }
@@ -84,6 +84,51 @@ final class LatestVersions {
 
   private static long weight(ByteString key, MvccView.Version v) {
     return (long) key.size() + (v.record() == null ? 0 : v.record().length) + ENTRY_OVERHEAD;
+  }
+
+  /**
+   * A key with a well-mixed hash. {@link ByteString#hashCode} multiplies by 31 per byte, so keys
+   * that differ only in their last bytes (binary counters, fixed-width ids) fall into a few hundred
+   * buckets per ten thousand keys, and every lookup walks a collision chain or tree of {@code
+   * equals} calls. The apply thread looks every written key up here, so the mix matters.
+   */
+  static final class HashedKey {
+    private final ByteString bytes;
+    private final int hash;
+
+    HashedKey(ByteString bytes) {
+      this.bytes = bytes;
+      this.hash = mix(bytes);
+    }
+
+    ByteString bytes() {
+      return bytes;
+    }
+
+    static int mix(ByteString b) {
+      long h = 0x9E3779B97F4A7C15L ^ b.size();
+      int n = b.size();
+      for (int i = 0; i < n; i++) {
+        h = (h ^ (b.byteAt(i) & 0xFF)) * 0x100000001B3L;
+      }
+      // Final avalanche (a 64-bit finalizer) so every input bit reaches the bucket index bits.
+      h ^= h >>> 33;
+      h *= 0xFF51AFD7ED558CCDL;
+      h ^= h >>> 33;
+      h *= 0xC4CEB9FE1A85EC53L;
+      h ^= h >>> 33;
+      return (int) h;
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof HashedKey k && k.hash == hash && k.bytes.equals(bytes);
+    }
   }
 
   /** A cache answer: the newest version, or {@code version == null} when the key is absent. */
