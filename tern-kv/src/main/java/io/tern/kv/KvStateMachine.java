@@ -8,6 +8,7 @@ import io.tern.api.InternalRequest;
 import io.tern.api.MemberAttributes;
 import io.tern.api.RangeRequest;
 import io.tern.api.RangeResponse;
+import io.tern.api.ResponseHeader;
 import io.tern.raft.core.Entry;
 import io.tern.raft.core.EntryType;
 import io.tern.raft.core.SnapshotMeta;
@@ -77,7 +78,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
   private final History history = new StoreHistory();
   private final WatchHub watchHub;
   private final AtomicLong tempSeq = new AtomicLong();
-  private final LatestVersions latest; // apply thread only
+  private final LatestVersions latest; // apply thread; readers use newest() only
 
   private static final long SIZE_CHECK_INTERVAL_MS = 50;
   private volatile long sizeCheckedAt;
@@ -513,7 +514,43 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
 
   /** etcd's Range at the request's revision (0: the current one). */
   public RangeResponse range(RangeRequest request) throws KvException {
-    return read((mv, v) -> mv.range(request, v.revision()));
+    return read(
+        (mv, v) -> {
+          RangeResponse known = rangeFromNewest(request, v.revision());
+          return known != null ? known : mv.range(request, v.revision());
+        });
+  }
+
+  /**
+   * A plain single-key range at the current revision (etcd's everyday get) answered from apply's
+   * memory of keys' newest versions, without a RocksDB iterator; null when that memory cannot
+   * answer it for {@code revision} (see {@link LatestVersions}) or the request asks for more.
+   */
+  RangeResponse rangeFromNewest(RangeRequest r, long revision) {
+    if (r.getKey().isEmpty()
+        || !r.getRangeEnd().isEmpty()
+        || r.getRevision() > 0
+        || r.getMinModRevision() != 0
+        || r.getMaxModRevision() != 0
+        || r.getMinCreateRevision() != 0
+        || r.getMaxCreateRevision() != 0) {
+      return null;
+    }
+    LatestVersions.Newest n = latest.newest(r.getKey());
+    if (n == null || n.since() > revision) {
+      return null;
+    }
+    RangeResponse.Builder resp =
+        RangeResponse.newBuilder().setHeader(ResponseHeader.newBuilder().setRevision(revision));
+    MvccView.Version v = n.version();
+    if (v == null) {
+      return resp.build();
+    }
+    resp.setCount(1);
+    if (!r.getCountOnly()) {
+      resp.addKvs(Codec.keyValue(v.key(), v.main(), v.record(), r.getKeysOnly()));
+    }
+    return resp.build();
   }
 
   /** The store revision: 1 when empty, +1 per applied change. */

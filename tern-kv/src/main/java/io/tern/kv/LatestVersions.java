@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The apply thread's memory of the newest record of recently written or read keys, so a put finds
@@ -18,10 +19,19 @@ import java.util.Map;
  * the newest record of every live key, so it never invalidates an entry; a restore replaces the
  * whole store and {@link #clear}s it.
  *
- * <p>Not thread-safe: the apply thread only.
+ * <p>Readers on other threads see a copy of the same entries through {@link #newest}, each with the
+ * revision from which it holds ({@link Newest#since}): a key's newest version holds from its mod
+ * revision, an absence from the revision it was seen or made at. An entry describes the store as of
+ * its revision and every later one until apply replaces it; apply records a write here before it
+ * publishes the revision that makes it visible, so a reader that took the store's revision first
+ * and finds an entry holding at that revision knows the key's state at it. An entry holding only
+ * from a later revision (apply is ahead of the reader) or no entry means: read the store.
+ *
+ * <p>Mutations and {@link #lookup}: the apply thread only (and {@link #clear} under the store's
+ * exclusive lock); {@link #newest}: any thread.
  */
 final class LatestVersions {
-  private static final int ENTRY_OVERHEAD = 120;
+  private static final int ENTRY_OVERHEAD = 200;
 
   /** Marks a key known not to exist. */
   private static final MvccView.Version ABSENT = new MvccView.Version(ByteString.EMPTY, 0, null);
@@ -29,6 +39,7 @@ final class LatestVersions {
   private final long budget;
   private long bytes;
   private final LinkedHashMap<HashedKey, MvccView.Version> map;
+  private final ConcurrentHashMap<HashedKey, Newest> published = new ConcurrentHashMap<>();
 
   LatestVersions(long budgetBytes) {
     if (budgetBytes < 0) {
@@ -47,13 +58,18 @@ final class LatestVersions {
     return v == ABSENT ? Known.NOT_FOUND : new Known(v);
   }
 
-  /** Records the key's newest version; {@code null} records that the key does not exist. */
-  void remember(ByteString key, MvccView.Version newest) {
+  /**
+   * Records the key's newest version; {@code null} records that the key does not exist, as of store
+   * revision {@code absentSince} and from then on.
+   */
+  void remember(ByteString key, MvccView.Version newest, long absentSince) {
     if (budget == 0) {
       return;
     }
     MvccView.Version value = newest == null ? ABSENT : newest;
-    MvccView.Version old = map.put(new HashedKey(key), value);
+    HashedKey k = new HashedKey(key);
+    published.put(k, new Newest(newest == null ? absentSince : newest.main(), newest));
+    MvccView.Version old = map.put(k, value);
     if (old != null) {
       bytes -= weight(key, old);
     }
@@ -64,12 +80,19 @@ final class LatestVersions {
       while (bytes > budget && it.hasNext()) {
         Map.Entry<HashedKey, MvccView.Version> eldest = it.next();
         bytes -= weight(eldest.getKey().bytes(), eldest.getValue());
+        published.remove(eldest.getKey());
         it.remove();
       }
     }
   }
 
+  /** What readers may know of the key without reading the store; null: read the store. */
+  Newest newest(ByteString key) {
+    return published.get(new HashedKey(key));
+  }
+
   void clear() {
+    published.clear();
     map.clear();
     bytes = 0;
   }
@@ -130,6 +153,12 @@ final class LatestVersions {
       return o instanceof HashedKey k && k.hash == hash && k.bytes.equals(bytes);
     }
   }
+
+  /**
+   * A key's state from store revision {@code since} on: its newest version, or {@code version ==
+   * null} when it does not exist.
+   */
+  record Newest(long since, MvccView.Version version) {}
 
   /** A cache answer: the newest version, or {@code version == null} when the key is absent. */
   record Known(MvccView.Version version) {

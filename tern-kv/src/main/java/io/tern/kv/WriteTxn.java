@@ -110,7 +110,7 @@ final class WriteTxn {
       return known.version();
     }
     MvccView.Version v = view().get(key);
-    latest.remember(key, v);
+    latest.remember(key, v, begin);
     return v;
   }
 
@@ -259,7 +259,7 @@ final class WriteTxn {
       savePoint = false;
     }
     for (Map.Entry<ByteString, MvccView.Version> e : written.entrySet()) {
-      latest.remember(e.getKey(), e.getValue());
+      latest.remember(e.getKey(), e.getValue(), revision());
     }
   }
 

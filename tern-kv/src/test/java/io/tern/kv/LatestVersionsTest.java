@@ -19,26 +19,48 @@ class LatestVersionsTest {
 
   @Test
   void remembersVersionsAndAbsenceAndForgetsTheLeastRecentlyUsedBeyondTheBudget() {
-    LatestVersions cache = new LatestVersions(3 * (120 + 2 + 33 + 10));
-    cache.remember(bs("k1"), version("k1", 5, 10));
-    cache.remember(bs("k2"), null);
-    cache.remember(bs("k3"), version("k3", 7, 10));
+    LatestVersions cache = new LatestVersions(3 * (200 + 2 + 33 + 10));
+    cache.remember(bs("k1"), version("k1", 5, 10), 1);
+    cache.remember(bs("k2"), null, 1);
+    cache.remember(bs("k3"), version("k3", 7, 10), 1);
     assertThat(cache.lookup(bs("k1")).version().main()).isEqualTo(5);
     assertThat(cache.lookup(bs("k2"))).isSameAs(LatestVersions.Known.NOT_FOUND);
     assertThat(cache.lookup(bs("k9"))).isNull();
 
     // k3 is now the least recently used (k1 and k2 were looked up after it).
-    cache.remember(bs("k4"), version("k4", 8, 10));
+    cache.remember(bs("k4"), version("k4", 8, 10), 1);
     assertThat(cache.lookup(bs("k3"))).isNull();
     assertThat(cache.lookup(bs("k4")).version().main()).isEqualTo(8);
-    assertThat(cache.bytes()).isLessThanOrEqualTo(3 * (120 + 2 + 33 + 10));
+    assertThat(cache.bytes()).isLessThanOrEqualTo(3 * (200 + 2 + 33 + 10));
 
     // Replacing an entry accounts for the size difference; one too large for the budget is dropped.
-    cache.remember(bs("k1"), version("k1", 9, 10));
+    cache.remember(bs("k1"), version("k1", 9, 10), 1);
     assertThat(cache.lookup(bs("k1")).version().main()).isEqualTo(9);
-    cache.remember(bs("big"), version("big", 10, 10_000));
+    cache.remember(bs("big"), version("big", 10, 10_000), 1);
     assertThat(cache.lookup(bs("big"))).isNull();
-    assertThat(cache.bytes()).isLessThanOrEqualTo(3 * (120 + 2 + 33 + 10));
+    assertThat(cache.bytes()).isLessThanOrEqualTo(3 * (200 + 2 + 33 + 10));
+  }
+
+  @Test
+  void readersSeeEachEntryWithTheRevisionItHoldsFromUntilItIsForgotten() {
+    LatestVersions cache = new LatestVersions(1 << 20);
+    cache.remember(bs("a"), version("a", 5, 10), 7);
+    cache.remember(bs("gone"), null, 9);
+    assertThat(cache.newest(bs("a")).since()).isEqualTo(5);
+    assertThat(cache.newest(bs("a")).version().main()).isEqualTo(5);
+    assertThat(cache.newest(bs("gone")).since()).isEqualTo(9);
+    assertThat(cache.newest(bs("gone")).version()).isNull();
+    assertThat(cache.newest(bs("other"))).isNull();
+    cache.clear();
+    assertThat(cache.newest(bs("a"))).isNull();
+
+    // What the budget forgets, readers no longer see.
+    LatestVersions small = new LatestVersions(2 * (200 + 1 + 33 + 10));
+    small.remember(bs("x"), version("x", 1, 10), 1);
+    small.remember(bs("y"), version("y", 2, 10), 2);
+    small.remember(bs("z"), version("z", 3, 10), 3);
+    assertThat(small.newest(bs("x"))).isNull();
+    assertThat(small.newest(bs("z")).since()).isEqualTo(3);
   }
 
   @Test
@@ -69,7 +91,7 @@ class LatestVersionsTest {
   @Test
   void aZeroBudgetRemembersNothing() {
     LatestVersions cache = new LatestVersions(0);
-    cache.remember(bs("k"), version("k", 2, 1));
+    cache.remember(bs("k"), version("k", 2, 1), 1);
     assertThat(cache.lookup(bs("k"))).isNull();
     assertThat(cache.size()).isZero();
   }
