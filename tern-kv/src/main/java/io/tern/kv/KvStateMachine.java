@@ -530,10 +530,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     if (r.getKey().isEmpty()
         || !r.getRangeEnd().isEmpty()
         || r.getRevision() > 0
-        || r.getMinModRevision() != 0
-        || r.getMaxModRevision() != 0
-        || r.getMinCreateRevision() != 0
-        || r.getMaxCreateRevision() != 0) {
+        || MvccView.filtersRevisions(r)) {
       return null;
     }
     LatestVersions.Newest n = latest.newest(r.getKey());

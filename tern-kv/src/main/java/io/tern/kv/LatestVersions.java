@@ -33,12 +33,11 @@ import java.util.concurrent.ConcurrentHashMap;
 final class LatestVersions {
   private static final int ENTRY_OVERHEAD = 200;
 
-  /** Marks a key known not to exist. */
-  private static final MvccView.Version ABSENT = new MvccView.Version(ByteString.EMPTY, 0, null);
-
   private final long budget;
   private long bytes;
-  private final LinkedHashMap<HashedKey, MvccView.Version> map;
+  // The same entries twice: in least-recently-used order for apply, concurrently readable for
+  // others.
+  private final LinkedHashMap<HashedKey, Newest> map;
   private final ConcurrentHashMap<HashedKey, Newest> published = new ConcurrentHashMap<>();
 
   LatestVersions(long budgetBytes) {
@@ -49,13 +48,12 @@ final class LatestVersions {
     this.map = new LinkedHashMap<>(1024, 0.75f, true);
   }
 
-  /** What is known of the key: {@code null} if nothing, otherwise {@link Known}. */
-  Known lookup(ByteString key) {
-    MvccView.Version v = map.get(new HashedKey(key));
-    if (v == null) {
-      return null;
-    }
-    return v == ABSENT ? Known.NOT_FOUND : new Known(v);
+  /**
+   * What is known of the key: {@code null} if nothing, otherwise its newest version ({@code null}
+   * version: it does not exist).
+   */
+  Newest lookup(ByteString key) {
+    return map.get(new HashedKey(key));
   }
 
   /**
@@ -66,19 +64,19 @@ final class LatestVersions {
     if (budget == 0) {
       return;
     }
-    MvccView.Version value = newest == null ? ABSENT : newest;
     HashedKey k = new HashedKey(key);
-    published.put(k, new Newest(newest == null ? absentSince : newest.main(), newest));
-    MvccView.Version old = map.put(k, value);
+    Newest value = new Newest(newest == null ? absentSince : newest.main(), newest);
+    published.put(k, value);
+    Newest old = map.put(k, value);
     if (old != null) {
       bytes -= weight(key, old);
     }
     bytes += weight(key, value);
     if (bytes > budget) {
       // Forget the least recently used keys (possibly this one, if it alone exceeds the budget).
-      Iterator<Map.Entry<HashedKey, MvccView.Version>> it = map.entrySet().iterator();
+      Iterator<Map.Entry<HashedKey, Newest>> it = map.entrySet().iterator();
       while (bytes > budget && it.hasNext()) {
-        Map.Entry<HashedKey, MvccView.Version> eldest = it.next();
+        Map.Entry<HashedKey, Newest> eldest = it.next();
         bytes -= weight(eldest.getKey().bytes(), eldest.getValue());
         published.remove(eldest.getKey());
         it.remove();
@@ -105,8 +103,10 @@ final class LatestVersions {
     return bytes;
   }
 
-  private static long weight(ByteString key, MvccView.Version v) {
-    return (long) key.size() + (v.record() == null ? 0 : v.record().length) + ENTRY_OVERHEAD;
+  private static long weight(ByteString key, Newest n) {
+    return (long) key.size()
+        + (n.version() == null ? 0 : n.version().record().length)
+        + ENTRY_OVERHEAD;
   }
 
   /**
@@ -156,12 +156,7 @@ final class LatestVersions {
 
   /**
    * A key's state from store revision {@code since} on: its newest version, or {@code version ==
-   * null} when it does not exist.
+   * null} when it does not exist (the answer of {@link #lookup} and {@link #newest}).
    */
   record Newest(long since, MvccView.Version version) {}
-
-  /** A cache answer: the newest version, or {@code version == null} when the key is absent. */
-  record Known(MvccView.Version version) {
-    static final Known NOT_FOUND = new Known(null);
-  }
 }

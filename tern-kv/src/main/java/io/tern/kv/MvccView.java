@@ -186,11 +186,7 @@ final class MvccView {
     if (rev < compactRevision) {
       throw KvException.compacted();
     }
-    boolean filtered =
-        r.getMinModRevision() != 0
-            || r.getMaxModRevision() != 0
-            || r.getMinCreateRevision() != 0
-            || r.getMaxCreateRevision() != 0;
+    boolean filtered = filtersRevisions(r);
     RangeRequest.SortOrder order = r.getSortOrder();
     RangeRequest.SortTarget target = r.getSortTarget();
     if (order == RangeRequest.SortOrder.NONE && target != RangeRequest.SortTarget.KEY) {
@@ -245,6 +241,14 @@ final class MvccView {
           r.getKeysOnly() && !kv.getValue().isEmpty() ? kv.toBuilder().clearValue().build() : kv);
     }
     return resp.build();
+  }
+
+  /** Whether the range keeps only keys within mod or create revision bounds. */
+  static boolean filtersRevisions(RangeRequest r) {
+    return r.getMinModRevision() != 0
+        || r.getMaxModRevision() != 0
+        || r.getMinCreateRevision() != 0
+        || r.getMaxCreateRevision() != 0;
   }
 
   private static Comparator<KeyValue> comparator(RangeRequest.SortTarget target) {

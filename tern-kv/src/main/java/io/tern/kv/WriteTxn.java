@@ -105,7 +105,7 @@ final class WriteTxn {
     if (written.containsKey(key)) {
       return written.get(key);
     }
-    LatestVersions.Known known = latest.lookup(key);
+    LatestVersions.Newest known = latest.lookup(key);
     if (known != null) {
       return known.version();
     }
