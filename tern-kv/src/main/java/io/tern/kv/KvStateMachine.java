@@ -605,10 +605,11 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
 
   /**
    * Whether the database exceeds {@link KvOptions#quotaBackendBytes()}. The size is read from the
-   * database at most every {@value #SIZE_CHECK_INTERVAL_MS} ms (it is asked before every write).
+   * database at most every {@value #SIZE_CHECK_INTERVAL_MS} ms of {@link KvOptions#nanoClock()} (it
+   * is asked before every write), and afresh after {@link #defragment()}.
    */
   public boolean overQuota() {
-    long now = System.nanoTime();
+    long now = options.nanoClock().getAsLong();
     long size = checkedSize;
     if (size < 0 || now - sizeCheckedAt > TimeUnit.MILLISECONDS.toNanos(SIZE_CHECK_INTERVAL_MS)) {
       size = dbSize();
@@ -624,6 +625,9 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     try {
       ensureOpen();
       db.compactAll();
+      // The size read before may be far above what is left: a write right after must not be
+      // refused for space that was just freed.
+      checkedSize = -1;
     } finally {
       lifecycle.readLock().unlock();
     }

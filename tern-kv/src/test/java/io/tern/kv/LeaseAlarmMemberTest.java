@@ -247,6 +247,34 @@ class LeaseAlarmMemberTest {
     assertThat(kv.sm.overQuota()).isFalse();
   }
 
+  /**
+   * Regression (CI, QuotaTest): the size behind {@code overQuota} is read at most every 50 ms, and
+   * a put right after compact and defragment was refused with the size read before them.
+   */
+  @Test
+  void spaceFreedByDefragmentCountsAtOnce() {
+    try (KvHarness small =
+        new KvHarness(
+            dir.resolve("small"),
+            KvOptions.builder().quotaBackendBytes(256 << 10).nanoClock(clock::get).build())) {
+      java.util.Random random = new java.util.Random(5);
+      for (int i = 0; i < 12; i++) {
+        // Random letters: a repeated one would compress to nothing.
+        StringBuilder value = new StringBuilder();
+        random.ints(64 << 10, 'a', 'z' + 1).forEach(c -> value.append((char) c));
+        small.put("big", value.toString());
+      }
+      small.sm.defragment();
+      assertThat(small.sm.overQuota()).isTrue();
+      small.ok(KvHarness.compactReq(small.sm.revision()));
+      // The clock stands still: without a fresh read the answer above would be reused.
+      assertThat(small.sm.overQuota()).as("before defragment, cached").isTrue();
+      small.sm.defragment();
+      assertThat(small.sm.dbSize()).isLessThan(256 << 10);
+      assertThat(small.sm.overQuota()).isFalse();
+    }
+  }
+
   @Test
   void memberTableAndListener() {
     List<List<MemberAttributes>> seen = new ArrayList<>();
