@@ -1,7 +1,13 @@
 package io.tern.transport;
 
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -11,6 +17,7 @@ import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.tern.raft.core.Message;
 import io.tern.raft.core.MessageType;
@@ -20,6 +27,7 @@ import io.tern.transport.proto.RaftMessage;
 import io.tern.transport.proto.RaftTransportGrpc;
 import io.tern.transport.proto.StreamAck;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
@@ -110,6 +118,20 @@ public final class GrpcTransport implements Transport {
   private final LogLimiter unknownPeerLog = new LogLimiter(5, TimeUnit.SECONDS);
   private final LogLimiter inboundLog = new LogLimiter(5, TimeUnit.SECONDS);
 
+  /** Headers of every outbound stream naming this member and where it listens; set by start. */
+  private volatile ClientInterceptor senderHeaders;
+
+  /** The sending member's id, in the headers of each stream it opens. */
+  static final Metadata.Key<String> SENDER_ID =
+      Metadata.Key.of("tern-sender-id", Metadata.ASCII_STRING_MARSHALLER);
+
+  /**
+   * Where the sending member listens for Raft traffic ({@code ip:port}), in the headers of each
+   * stream it opens, when it listens on one address (not a wildcard).
+   */
+  static final Metadata.Key<String> SENDER_ADDRESS =
+      Metadata.Key.of("tern-sender-address", Metadata.ASCII_STRING_MARSHALLER);
+
   /**
    * A transport for member {@code id}, listening on {@code listenAddress} (port 0 picks a free
    * port, see {@link #localAddress()}), sending to the members in {@code peers} (an entry for
@@ -176,9 +198,10 @@ public final class GrpcTransport implements Transport {
                 .maxInboundMessageSize(options.maxMessageBytes())
                 .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
-                .addService(new Service())
+                .addService(ServerInterceptors.intercept(new Service(), new SenderLearner()))
                 .build()
                 .start();
+        senderHeaders = MetadataUtils.newAttachHeadersInterceptor(senderMetadata(server));
       } catch (IOException | RuntimeException e) {
         state = State.CLOSED;
         releaseThreads(System.nanoTime() + options.closeTimeout().toNanos());
@@ -421,6 +444,122 @@ public final class GrpcTransport implements Transport {
   }
 
   // ---- for PeerLane ----
+
+  /** The interceptor attaching this member's id and address to a stream it opens. */
+  ClientInterceptor senderHeaders() {
+    return senderHeaders;
+  }
+
+  private Metadata senderMetadata(Server s) {
+    Metadata md = new Metadata();
+    md.put(SENDER_ID, Long.toUnsignedString(id));
+    InetSocketAddress local =
+        s.getListenSockets().stream()
+            .filter(InetSocketAddress.class::isInstance)
+            .map(InetSocketAddress.class::cast)
+            .findFirst()
+            .orElse(null);
+    if (local != null && !local.isUnresolved() && !local.getAddress().isAnyLocalAddress()) {
+      String ip = local.getAddress().getHostAddress();
+      md.put(
+          SENDER_ADDRESS,
+          (local.getAddress() instanceof java.net.Inet6Address ? "[" + ip + "]" : ip)
+              + ":"
+              + local.getPort());
+    }
+    return md;
+  }
+
+  /**
+   * A member restarted with an old configuration (or an embedding that did not persist addresses)
+   * may be reached by a member added while it was away, typically a new leader: it could not answer
+   * until it had caught up, which needs the answers. Each stream names its sender and where it
+   * listens, and an inbound stream from a member without an address gives it that one. A known
+   * address is never replaced this way (moves go through {@link #setPeer}).
+   */
+  private final class SenderLearner implements ServerInterceptor {
+    @Override
+    public <Q, A> ServerCall.Listener<Q> interceptCall(
+        ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+      String sender = headers.get(SENDER_ID);
+      String address = headers.get(SENDER_ADDRESS);
+      if (sender != null && address != null) {
+        learn(sender, address);
+      }
+      return next.startCall(call, headers);
+    }
+  }
+
+  private void learn(String sender, String address) {
+    long from;
+    InetSocketAddress where;
+    try {
+      from = Long.parseUnsignedLong(sender);
+      where = parseLiteral(address);
+    } catch (IllegalArgumentException e) {
+      if (inboundLog.allow()) {
+        LOG.warn("member {}: ignoring unusable sender headers {} / {}", id, sender, address);
+      }
+      return;
+    }
+    if (from == id || from == 0 || peers.containsKey(from) || state != State.STARTED) {
+      return;
+    }
+    boolean[] added = {false};
+    peers.computeIfAbsent(
+        from,
+        k -> {
+          added[0] = true;
+          return new Peer(k, where);
+        });
+    if (!added[0]) {
+      return;
+    }
+    LOG.info("member {}: learned address {} of member {} from its stream", id, where, from);
+  }
+
+  /**
+   * Parses {@code ip:port} with a literal IPv4 or IPv6 address (never a host name: no DNS lookup on
+   * a Netty thread).
+   *
+   * @throws IllegalArgumentException if it is anything else
+   */
+  static InetSocketAddress parseLiteral(String address) {
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0 || colon == address.length() - 1) {
+      throw new IllegalArgumentException("not ip:port: " + address);
+    }
+    String host = address.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      boolean ok =
+          (c >= '0' && c <= '9')
+              || (c >= 'a' && c <= 'f')
+              || (c >= 'A' && c <= 'F')
+              || c == '.'
+              || c == ':';
+      if (!ok) {
+        throw new IllegalArgumentException("not a literal IP address: " + address);
+      }
+    }
+    int port;
+    try {
+      port = Integer.parseInt(address.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("bad port: " + address, e);
+    }
+    if (port <= 0 || port > 65535) {
+      throw new IllegalArgumentException("bad port: " + address);
+    }
+    try {
+      return new InetSocketAddress(InetAddress.getByName(host), port);
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalArgumentException("not a literal IP address: " + address, e);
+    }
+  }
 
   ManagedChannel newChannel(InetSocketAddress address) {
     NettyChannelBuilder b =

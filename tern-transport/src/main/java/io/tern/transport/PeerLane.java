@@ -295,7 +295,8 @@ final class PeerLane {
     }
     Attempt a = new Attempt();
     attempt = a;
-    RaftTransportGrpc.RaftTransportStub stub = RaftTransportGrpc.newStub(ch);
+    RaftTransportGrpc.RaftTransportStub stub =
+        RaftTransportGrpc.newStub(ch).withInterceptors(owner.senderHeaders());
     if (kind == Kind.MESSAGES) {
       stub.stream(a);
     } else {

@@ -76,6 +76,48 @@ class GrpcTransportTest {
     assertThat(a.transport.peerStats(2).orElseThrow().connected()).isTrue();
   }
 
+  /**
+   * Regression (chaos seed 2): a member restarted with a configuration older than the leader's own
+   * membership had no address for it and dropped every answer, so it never caught up. A stream now
+   * names its sender and where it listens; an unknown sender's address is learned from it, a known
+   * one is never replaced.
+   */
+  @Test
+  void aMemberLearnsTheAddressOfAnUnknownSenderFromItsStream() throws Exception {
+    Member a = member(1, FAST);
+    Member b = member(2, FAST);
+    Member c = member(3, FAST);
+    a.transport.setPeer(2, b.transport.localAddress());
+    c.transport.setPeer(2, b.transport.localAddress());
+    InetSocketAddress wrongForC = new InetSocketAddress("127.0.0.1", freePort());
+    b.transport.setPeer(3, wrongForC);
+    assertThat(b.transport.peers()).doesNotContainKey(1L);
+
+    a.transport.send(List.of(heartbeat(1, 2, 7)));
+    c.transport.send(List.of(heartbeat(3, 2, 8)));
+    await("b hears a", () -> b.count(1) == 1);
+    await("b hears c", () -> b.count(3) == 1);
+    assertThat(b.transport.peers())
+        .containsEntry(1L, a.transport.localAddress())
+        .containsEntry(3L, wrongForC);
+    b.transport.send(List.of(heartbeat(2, 1, 9)));
+    await("a hears b's answer", () -> a.count(2) == 1);
+    assertThat(a.contexts(2)).containsExactly(9L);
+  }
+
+  @Test
+  void senderAddressesMustBeLiteralIpAndPort() {
+    assertThat(GrpcTransport.parseLiteral("127.0.0.1:2380"))
+        .isEqualTo(new InetSocketAddress("127.0.0.1", 2380));
+    assertThat(GrpcTransport.parseLiteral("[::1]:2380").getPort()).isEqualTo(2380);
+    for (String bad :
+        List.of("localhost:2380", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "1.2.3.4:x", ":1")) {
+      assertThatThrownBy(() -> GrpcTransport.parseLiteral(bad))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   @Test
   void threeMembersInAFullMeshKeepPerPeerOrder() throws Exception {
     Member[] m = {member(1, FAST), member(2, FAST), member(3, FAST)};
