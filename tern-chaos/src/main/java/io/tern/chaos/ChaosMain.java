@@ -44,8 +44,7 @@ public final class ChaosMain implements Callable<Integer> {
 
   @Option(
       names = "--lease-read",
-      description =
-          "Members' --experimental-lease-read: auto (with clock skew), on or off (default: auto).")
+      description = "Members' --lease-read: auto (with clock skew), on or off (default: auto).")
   String leaseRead = "auto";
 
   @Option(names = "--snapshot-count", description = "Members' --snapshot-count (default: 200).")

@@ -11,7 +11,7 @@ import java.util.Set;
  * @param out the directory under which the run's directory is created
  * @param mode "auto" (netns when possible, else proxy), "netns" or "proxy"
  * @param clockSkew "auto" (every odd seed, when faketime is installed), "on" or "off"
- * @param leaseRead "auto" (with clock skew), "on" or "off": the members' --experimental-lease-read
+ * @param leaseRead "auto" (with clock skew), "on" or "off": the members' --lease-read
  * @param members cluster size
  * @param snapshotCount --snapshot-count of the members (low: snapshots install during faults)
  * @param excludedFaults names of {@link Nemesis.Kind}s never drawn in this run, and {@link

@@ -161,9 +161,7 @@ final class ChaosRun {
       tolerance = SKEW_TOLERANCE;
     }
     boolean leaseRead = o.leaseRead().equals("auto") ? skew : o.leaseRead().equals("on");
-    if (leaseRead) {
-      flags.add("--experimental-lease-read");
-    }
+    flags.add("--lease-read=" + leaseRead);
     info.put("leaseRead", leaseRead);
 
     Net net = null;

@@ -438,9 +438,9 @@ public final class EtcdServer implements AutoCloseable {
   }
 
   /**
-   * Completes once this member has applied every write committed before the call (a ReadIndex
-   * round, or the leader's lease with {@code --experimental-lease-read}); the caller then reads the
-   * local store on a worker thread.
+   * Completes once this member has applied every write committed before the call (a ReadIndex round
+   * with {@code --lease-read=false}, else the leader's lease while it holds); the caller then reads
+   * the local store on a worker thread.
    */
   CompletableFuture<Void> linearizableBarrier() {
     ReadMode mode = config.leaseRead() ? ReadMode.LEASE : ReadMode.READ_INDEX;

@@ -116,9 +116,14 @@ public final class ServerCommand implements Callable<Integer> {
   String maxTxnOps;
 
   @Option(
-      names = "--experimental-lease-read",
-      description = "Serve linearizable reads from the leader's lease, without a heartbeat round.")
-  boolean leaseRead;
+      names = {"--lease-read", "--experimental-lease-read"},
+      paramLabel = "BOOL",
+      arity = "0..1",
+      fallbackValue = "true",
+      description =
+          "Serve linearizable reads from the leader's lease, without a heartbeat round"
+              + " (default: true; false: a ReadIndex heartbeat round for every read batch).")
+  String leaseRead;
 
   @Option(
       names = "--experimental-watch-progress-notify-interval",
@@ -180,7 +185,7 @@ public final class ServerCommand implements Callable<Integer> {
     set(b, "max-request-bytes", maxRequestBytes);
     set(b, "max-txn-ops", maxTxnOps);
     set(b, "experimental-watch-progress-notify-interval", progressNotifyInterval);
-    b.leaseRead(leaseRead);
+    set(b, "lease-read", leaseRead);
     return b.build();
   }
 

@@ -70,6 +70,7 @@ public final class ServerConfig {
           "quota-backend-bytes",
           "max-request-bytes",
           "max-txn-ops",
+          "lease-read",
           "experimental-lease-read",
           "experimental-watch-progress-notify-interval");
 
@@ -351,7 +352,7 @@ public final class ServerConfig {
         + maxRequestBytes
         + " --max-txn-ops="
         + maxTxnOps
-        + " --experimental-lease-read="
+        + " --lease-read="
         + leaseRead
         + " --experimental-watch-progress-notify-interval="
         + progressNotifyInterval.toMillis()
@@ -422,7 +423,7 @@ public final class ServerConfig {
     private Long quotaBackendBytes;
     private Integer maxRequestBytes;
     private Integer maxTxnOps;
-    private boolean leaseRead;
+    private boolean leaseRead = true;
     private Duration progressNotifyInterval;
 
     private Builder() {}
@@ -449,7 +450,7 @@ public final class ServerConfig {
         case "quota-backend-bytes" -> quotaBackendBytes(parseLong(key, value));
         case "max-request-bytes" -> maxRequestBytes(toInt(key, parseLong(key, value)));
         case "max-txn-ops" -> maxTxnOps(toInt(key, parseLong(key, value)));
-        case "experimental-lease-read" -> leaseRead(parseBoolean(key, value));
+        case "lease-read", "experimental-lease-read" -> leaseRead(parseBoolean(key, value));
         case "experimental-watch-progress-notify-interval" ->
             progressNotifyInterval(parseDuration(key, value));
         default -> throw new IllegalArgumentException("unknown setting '" + key + "'");

@@ -54,7 +54,7 @@ class ServerCommandTest {
         "200",
         "--max-txn-ops",
         "9",
-        "--experimental-lease-read");
+        "--lease-read=false");
     ServerConfig flags = fromFlags.config();
     Path file = dir.resolve("c.yaml");
     Files.writeString(
@@ -62,13 +62,42 @@ class ServerCommandTest {
         "name: a\nlisten-peer-urls: http://127.0.0.1:7001\n"
             + "initial-cluster: a=http://127.0.0.1:7001,b=http://127.0.0.1:7002\n"
             + "heartbeat-interval: 20\nelection-timeout: 200\nmax-txn-ops: 9\n"
-            + "experimental-lease-read: true\n");
+            + "lease-read: false\n");
     ServerCommand fromFile = new ServerCommand();
     new picocli.CommandLine(fromFile).parseArgs("--config-file", file.toString());
     assertThat(fromFile.config().toString()).isEqualTo(flags.toString());
     assertThat(flags.initialCluster()).containsOnlyKeys("a", "b");
     assertThat(flags.electionTicks()).isEqualTo(10);
     assertThat(flags.maxTxnOps()).isEqualTo(9);
-    assertThat(flags.leaseRead()).isTrue();
+    assertThat(flags.leaseRead()).isFalse();
+  }
+
+  @Test
+  void leaseReadIsOnByDefaultAndTheOldFlagStillWorks() throws Exception {
+    String[] base = {
+      "--name",
+      "a",
+      "--listen-peer-urls",
+      "http://127.0.0.1:7001",
+      "--initial-cluster",
+      "a=http://127.0.0.1:7001"
+    };
+    assertThat(parse(base).leaseRead()).isTrue();
+    assertThat(parse(concat(base, "--experimental-lease-read")).leaseRead()).isTrue();
+    assertThat(parse(concat(base, "--experimental-lease-read=false")).leaseRead()).isFalse();
+    assertThat(parse(concat(base, "--lease-read=false")).leaseRead()).isFalse();
+    assertThat(parse(concat(base, "--lease-read")).leaseRead()).isTrue();
+  }
+
+  private static ServerConfig parse(String... args) throws Exception {
+    ServerCommand c = new ServerCommand();
+    new picocli.CommandLine(c).parseArgs(args);
+    return c.config();
+  }
+
+  private static String[] concat(String[] a, String b) {
+    String[] r = java.util.Arrays.copyOf(a, a.length + 1);
+    r[a.length] = b;
+    return r;
   }
 }
