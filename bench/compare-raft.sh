@@ -10,7 +10,7 @@
 #                         [--runs 1] [--warmup 5] [--prime 20] [--connections 16] [--payload 256]
 #                         [--ratis-outstanding 1|default] [--heap 1g] [--base-port 17100]
 #                         [--jfr DIR] [--keep DIR] [--out FILE] [--no-build] [--tern-args "..."]
-#                         [--jvm-args "..."]
+#                         [--jvm-args "..."] [--load-jvm-args "..."]
 #
 #   --prime S            after the members start, 64 in flight for S seconds, not measured, before
 #                        the levels: a JVM compiles its hot paths in its first ~30 s under load
@@ -23,9 +23,16 @@
 #   --no-build           use the jars already built under bench/raft-compare/*/target
 #   --jvm-args "..."     extra JVM options for every member; {name} becomes <system>-run<r>-m<i>
 #                        (e.g. a profiler agent writing one file per member)
+#   --load-jvm-args "..." JVM options of the load generator (default: -XX:TieredStopAtLevel=1: a
+#                        fresh load JVM per level would otherwise spend a large part of the shared
+#                        2 cores compiling with C2 during the short measurement, the same for all)
 #   --tern-args "..."    extra arguments for the Tern servers (profiling aids: --diag-writes true,
 #                        --experiment-lazy-commit true, --experiment-no-disk true; see
 #                        bench/raft-compare/README.md)
+#
+# Every JVM (members and load) runs with Netty's buffer-leak detector off, for each library's own
+# Netty (Tern's grpc-netty-shaded, SOFAJRaft's bolt/netty, Ratis' thirdparty netty): it samples
+# buffers and records stack traces, a debugging aid that costs CPU.
 #
 # Before each system it times 200 synced 4 KiB appends (dd oflag=dsync) in the data directory and
 # prints the mean with the load average: the disk and the CPUs are shared, so read results with them.
@@ -48,8 +55,12 @@ OUT_FILE=
 BUILD=1
 TERN_ARGS=
 JVM_ARGS=
+LOAD_JVM_ARGS="-XX:TieredStopAtLevel=1"
+NO_LEAK_DETECTION=(-Dio.netty.leakDetection.level=disabled
+  -Dio.grpc.netty.shaded.io.netty.leakDetection.level=disabled
+  -Dorg.apache.ratis.thirdparty.io.netty.leakDetection.level=disabled)
 
-usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -70,6 +81,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD=0; shift ;;
     --tern-args) TERN_ARGS=$2; shift 2 ;;
     --jvm-args) JVM_ARGS=$2; shift 2 ;;
+    --load-jvm-args) LOAD_JVM_ARGS=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
   esac
@@ -204,7 +216,7 @@ run_system() { # system run
   mkdir -p "$WORK/logs" "$WORK/data/$sys-run$run"
   fsync_probe "$sys" "$run"
   for i in 1 2 3; do
-    local jvm=(-Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC)
+    local jvm=(-Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC "${NO_LEAK_DETECTION[@]}")
     if [[ -n "$JFR_DIR" ]]; then
       jvm+=("-XX:StartFlightRecording=filename=$JFR_DIR/$sys-run$run-m$i.jfr,settings=profile,dumponexit=true")
     fi
@@ -229,7 +241,9 @@ run_system() { # system run
   local n
   if ((PRIME > 0)); then
     log "$sys (run $run): priming, 64 in flight for ${PRIME}s (not measured)"
-    java -Xms256m -Xmx512m -jar "$LOAD_JAR" --system "$sys" --members "$members" --inflight 64 \
+    # shellcheck disable=SC2086
+    java -Xms256m -Xmx512m $LOAD_JVM_ARGS "${NO_LEAK_DETECTION[@]}" -jar "$LOAD_JAR" \
+      --system "$sys" --members "$members" --inflight 64 \
       --connections "$CONNECTIONS" --payload "$PAYLOAD" --warmup 0 --duration "$PRIME" \
       >"$WORK/logs/$sys-run$run-load-prime.log" 2>&1 || log "$sys (run $run): priming failed"
   fi
@@ -238,7 +252,9 @@ run_system() { # system run
     local line rc=0 cpu0 cpu1 t0 t1
     cpu0=$(servers_cpu_ticks)
     t0=$(date +%s%N)
-    java -Xms256m -Xmx512m -jar "$LOAD_JAR" --system "$sys" --members "$members" --inflight "$n" \
+    # shellcheck disable=SC2086
+    java -Xms256m -Xmx512m $LOAD_JVM_ARGS "${NO_LEAK_DETECTION[@]}" -jar "$LOAD_JAR" \
+      --system "$sys" --members "$members" --inflight "$n" \
       --connections "$CONNECTIONS" --payload "$PAYLOAD" --warmup "$WARMUP" --duration "$DURATION" \
       >"$WORK/logs/$sys-run$run-load-$n.log" 2>&1 &
     LOAD_PID=$!

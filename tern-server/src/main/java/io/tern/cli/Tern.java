@@ -12,7 +12,15 @@ import picocli.CommandLine.Command;
 public final class Tern implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** gRPC's (shaded) Netty buffer-leak detector; see {@link #main}. */
+  static final String NETTY_LEAK_DETECTION = "io.grpc.netty.shaded.io.netty.leakDetection.level";
+
   public static void main(String[] args) {
+    // Netty samples one buffer in 128 for leak detection and records a stack trace for each: about
+    // 2 % of a member's CPU under load (profiled). Off unless asked for (-D...=simple or paranoid).
+    if (System.getProperty(NETTY_LEAK_DETECTION) == null) {
+      System.setProperty(NETTY_LEAK_DETECTION, "disabled");
+    }
     System.exit(commandLine().execute(args));
   }
 
