@@ -33,7 +33,7 @@ class ServerConfigTest {
     assertThat(c.quotaBackendBytes()).isZero();
     assertThat(c.snapshotCount()).isEqualTo(100_000);
     assertThat(c.progressNotifyInterval()).isEqualTo(Duration.ofMinutes(10));
-    assertThat(c.leaseRead()).isFalse();
+    assertThat(c.leaseRead()).as("lease reads by default").isTrue();
   }
 
   @Test
