@@ -66,7 +66,9 @@ import org.slf4j.LoggerFactory;
  * knows the addresses it was started with ({@link RaftServerOptions#initialVoters()}); for a member
  * added later, call {@link #setPeerAddress} on <em>every</em> member (any of them may become leader
  * and need to reach it) before or right after adding it; {@link #addMember} does so on the member
- * it is called on. Addresses set this way are not persisted: pass them again after a restart.
+ * it is called on. Addresses set this way are not persisted: pass them again after a restart. A
+ * member that has no address for another learns the one it listens on when that member opens a
+ * stream to it (a leader added while this member was down can thus reach it and be answered).
  *
  * <p><b>Errors</b> complete the returned futures: {@link NotLeaderException} (no leader known, or
  * this member must be the leader), {@link ProposalDroppedException} (refused before entering the
