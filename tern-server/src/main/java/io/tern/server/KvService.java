@@ -63,18 +63,22 @@ final class KvService extends KVGrpc.KVImplBase {
       }
       return;
     }
-    // The barrier completes on a worker, which reads and answers.
+    // A single key (one lookup, usually answered from apply's memory of newest versions) is read
+    // and answered on the apply thread that completes the barrier; a range that may read much of
+    // the store on a worker.
+    CompletableFuture<Void> barrier =
+        request.getRangeEnd().isEmpty()
+            ? server.linearizableBarrierOnApply()
+            : server.linearizableBarrier();
     CompletableFuture<RangeResponse> f =
-        server
-            .linearizableBarrier()
-            .thenApply(
-                ignored -> {
-                  try {
-                    return server.withHeader(server.kv().range(request));
-                  } catch (KvException e) {
-                    throw new CompletionException(e);
-                  }
-                });
+        barrier.thenApply(
+            ignored -> {
+              try {
+                return server.withHeader(server.kv().range(request));
+              } catch (KvException e) {
+                throw new CompletionException(e);
+              }
+            });
     Replies.sendWhenDone(out, f);
   }
 
