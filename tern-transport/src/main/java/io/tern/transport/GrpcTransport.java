@@ -1,5 +1,7 @@
 package io.tern.transport;
 
+import com.google.common.net.HostAndPort;
+import com.google.common.net.InetAddresses;
 import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -27,7 +29,6 @@ import io.tern.transport.proto.RaftMessage;
 import io.tern.transport.proto.RaftTransportGrpc;
 import io.tern.transport.proto.StreamAck;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
@@ -525,40 +526,12 @@ public final class GrpcTransport implements Transport {
    * @throws IllegalArgumentException if it is anything else
    */
   static InetSocketAddress parseLiteral(String address) {
-    int colon = address.lastIndexOf(':');
-    if (colon <= 0 || colon == address.length() - 1) {
-      throw new IllegalArgumentException("not ip:port: " + address);
+    HostAndPort hp = HostAndPort.fromString(address); // IllegalArgumentException if malformed
+    if (!hp.hasPort() || hp.getPort() == 0) {
+      throw new IllegalArgumentException("not ip:port with a port: " + address);
     }
-    String host = address.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
-    for (int i = 0; i < host.length(); i++) {
-      char c = host.charAt(i);
-      boolean ok =
-          (c >= '0' && c <= '9')
-              || (c >= 'a' && c <= 'f')
-              || (c >= 'A' && c <= 'F')
-              || c == '.'
-              || c == ':';
-      if (!ok) {
-        throw new IllegalArgumentException("not a literal IP address: " + address);
-      }
-    }
-    int port;
-    try {
-      port = Integer.parseInt(address.substring(colon + 1));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("bad port: " + address, e);
-    }
-    if (port <= 0 || port > 65535) {
-      throw new IllegalArgumentException("bad port: " + address);
-    }
-    try {
-      return new InetSocketAddress(InetAddress.getByName(host), port);
-    } catch (java.net.UnknownHostException e) {
-      throw new IllegalArgumentException("not a literal IP address: " + address, e);
-    }
+    // forString accepts only IP literals (IllegalArgumentException otherwise): never a lookup.
+    return new InetSocketAddress(InetAddresses.forString(hp.getHost()), hp.getPort());
   }
 
   ManagedChannel newChannel(InetSocketAddress address) {

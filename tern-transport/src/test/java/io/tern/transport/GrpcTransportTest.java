@@ -111,7 +111,14 @@ class GrpcTransportTest {
         .isEqualTo(new InetSocketAddress("127.0.0.1", 2380));
     assertThat(GrpcTransport.parseLiteral("[::1]:2380").getPort()).isEqualTo(2380);
     for (String bad :
-        List.of("localhost:2380", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "1.2.3.4:x", ":1")) {
+        List.of(
+            "localhost:2380",
+            "cafe.be:2380",
+            "127.0.0.1",
+            "127.0.0.1:",
+            "127.0.0.1:0",
+            "1.2.3.4:x",
+            ":1")) {
       assertThatThrownBy(() -> GrpcTransport.parseLiteral(bad))
           .as(bad)
           .isInstanceOf(IllegalArgumentException.class);
