@@ -238,13 +238,14 @@ run_system() { # system run
     fi
   done
   log "$sys (run $run): 3 members up, ports $((base + 1))-$((base + 3)) / $((base + 11))-$((base + 13))"
-  local n
+  local n load
+  # The load generator, the same for priming and for every level.
+  read -r -a load <<<"$LOAD_JVM_ARGS"
+  load=(java -Xms256m -Xmx512m "${load[@]}" "${NO_LEAK_DETECTION[@]}" -jar "$LOAD_JAR"
+    --system "$sys" --members "$members" --connections "$CONNECTIONS" --payload "$PAYLOAD")
   if ((PRIME > 0)); then
     log "$sys (run $run): priming, 64 in flight for ${PRIME}s (not measured)"
-    # shellcheck disable=SC2086
-    java -Xms256m -Xmx512m $LOAD_JVM_ARGS "${NO_LEAK_DETECTION[@]}" -jar "$LOAD_JAR" \
-      --system "$sys" --members "$members" --inflight 64 \
-      --connections "$CONNECTIONS" --payload "$PAYLOAD" --warmup 0 --duration "$PRIME" \
+    "${load[@]}" --inflight 64 --warmup 0 --duration "$PRIME" \
       >"$WORK/logs/$sys-run$run-load-prime.log" 2>&1 || log "$sys (run $run): priming failed"
   fi
   for n in "${INFLIGHT_LIST[@]}"; do
@@ -252,10 +253,7 @@ run_system() { # system run
     local line rc=0 cpu0 cpu1 t0 t1
     cpu0=$(servers_cpu_ticks)
     t0=$(date +%s%N)
-    # shellcheck disable=SC2086
-    java -Xms256m -Xmx512m $LOAD_JVM_ARGS "${NO_LEAK_DETECTION[@]}" -jar "$LOAD_JAR" \
-      --system "$sys" --members "$members" --inflight "$n" \
-      --connections "$CONNECTIONS" --payload "$PAYLOAD" --warmup "$WARMUP" --duration "$DURATION" \
+    "${load[@]}" --inflight "$n" --warmup "$WARMUP" --duration "$DURATION" \
       >"$WORK/logs/$sys-run$run-load-$n.log" 2>&1 &
     LOAD_PID=$!
     wait "$LOAD_PID" || rc=$?
