@@ -255,6 +255,22 @@ public final class RaftServer implements AutoCloseable {
   }
 
   /**
+   * A linearizable read on the calling thread, with no hand-off to another thread: when this member
+   * leads with a lease valid by the clock (only if {@link RaftServerOptions#leaseRead()}) and has
+   * applied everything committed when the lease was last confirmed, runs {@code query} here and
+   * returns its result (which must not be null). Otherwise, and if the lease did not hold until
+   * {@code query} returned, returns empty: read through {@link #read} then. {@code query} must be
+   * safe to run concurrently with the state machine's apply.
+   */
+  public <T> Optional<T> tryLeaseRead(Supplier<T> query) {
+    Objects.requireNonNull(query, "query");
+    if (closed.get()) {
+      return Optional.empty();
+    }
+    return node.tryLeaseRead(query);
+  }
+
+  /**
    * Asks this member, which must lead, to hand leadership to {@code target} (0: the most up-to-date
    * other voter). Completes with the new leader's id.
    */

@@ -19,7 +19,7 @@ final class ListStateMachine implements StateMachine {
   private volatile long applied;
 
   @Override
-  public Object[] apply(List<Entry> entries) {
+  public synchronized Object[] apply(List<Entry> entries) {
     Object[] results = new Object[entries.size()];
     for (int i = 0; i < entries.size(); i++) {
       Entry e = entries.get(i);
@@ -37,13 +37,13 @@ final class ListStateMachine implements StateMachine {
     return applied;
   }
 
-  /** Only on the apply thread (inside a read). */
-  List<String> items() {
+  /** From any thread (lease reads run on the caller's). */
+  synchronized List<String> items() {
     return List.copyOf(items);
   }
 
   @Override
-  public SnapshotWriter snapshot() {
+  public synchronized SnapshotWriter snapshot() {
     List<String> copy = List.copyOf(items);
     return out -> {
       DataOutputStream d = new DataOutputStream(out);
@@ -56,7 +56,7 @@ final class ListStateMachine implements StateMachine {
   }
 
   @Override
-  public void restore(SnapshotMeta meta, InputStream data) throws IOException {
+  public synchronized void restore(SnapshotMeta meta, InputStream data) throws IOException {
     DataInputStream d = new DataInputStream(data);
     int n = d.readInt();
     items.clear();

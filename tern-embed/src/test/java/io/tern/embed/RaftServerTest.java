@@ -124,6 +124,59 @@ class RaftServerTest {
   }
 
   @Test
+  void onlyALeaderWithALeaseAnswersReadsOnTheCallingThread() throws Exception {
+    Map<Long, InetSocketAddress> placeholders = new TreeMap<>();
+    for (long id = 1; id <= 3; id++) {
+      placeholders.put(id, new InetSocketAddress(InetAddress.getLoopbackAddress(), 1));
+    }
+    Map<Long, ListStateMachine> machines = new TreeMap<>();
+    for (long id = 1; id <= 3; id++) {
+      ListStateMachine sm = new ListStateMachine();
+      machines.put(id, sm);
+      start(options(id, placeholders).leaseRead(true).build(), sm);
+    }
+    for (RaftServer s : servers) {
+      for (RaftServer other : servers) {
+        s.setPeerAddress(other.id(), other.raftAddress());
+      }
+    }
+    await("a leader", () -> servers.stream().anyMatch(RaftServer::isLeader));
+    RaftServer leader = servers.stream().filter(RaftServer::isLeader).findFirst().orElseThrow();
+    get(leader.propose("a".getBytes(UTF_8)));
+    get(leader.propose("b".getBytes(UTF_8)));
+    ListStateMachine leaderSm = machines.get(leader.id());
+    await("a lease read at the leader", () -> leader.tryLeaseRead(leaderSm::items).isPresent());
+    assertThat(leader.tryLeaseRead(leaderSm::items)).contains(List.of("a", "b"));
+    for (RaftServer s : servers) {
+      if (s != leader) {
+        assertThat(s.tryLeaseRead(machines.get(s.id())::items)).as("at a follower").isEmpty();
+      }
+    }
+
+    // Handing leadership over ends the old leader's lease reads before the new leader leads.
+    RaftServer next = servers.stream().filter(s -> s != leader).findFirst().orElseThrow();
+    assertThat(get(leader.transferLeadership(next.id()))).isEqualTo(next.id());
+    assertThat(leader.tryLeaseRead(leaderSm::items)).as("after the handover").isEmpty();
+    get(next.propose("c".getBytes(UTF_8)));
+    ListStateMachine nextSm = machines.get(next.id());
+    await("a lease read at the new leader", () -> next.tryLeaseRead(nextSm::items).isPresent());
+    assertThat(next.tryLeaseRead(nextSm::items)).contains(List.of("a", "b", "c"));
+
+    next.close();
+    assertThat(next.tryLeaseRead(nextSm::items)).as("once closed").isEmpty();
+  }
+
+  @Test
+  void withoutLeaseReadsEvenASoleLeaderAnswersNoReadOnTheCallingThread() throws Exception {
+    ListStateMachine sm = new ListStateMachine();
+    RaftServer s = start(options(1, Map.of(1L, ANY_PORT)).build(), sm);
+    await("leadership", s::isLeader);
+    get(s.propose("a".getBytes(UTF_8)));
+    assertThat(get(s.read(ReadMode.LEASE, sm::items))).containsExactly("a");
+    assertThat(s.tryLeaseRead(sm::items)).isEmpty();
+  }
+
+  @Test
   void restartRecoversFromTheDataDirectory() throws Exception {
     RaftServerOptions o = options(1, Map.of(1L, ANY_PORT)).build();
     RaftServer s = start(o, new ListStateMachine());

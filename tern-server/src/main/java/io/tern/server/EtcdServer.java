@@ -447,6 +447,15 @@ public final class EtcdServer implements AutoCloseable {
   }
 
   /**
+   * A linearizable read answered on the calling thread from the leader's lease ({@link
+   * RaftServer#tryLeaseRead}); empty with {@code --lease-read=false}, or when the lease cannot
+   * serve it, and the caller then reads after {@link #linearizableBarrier()}.
+   */
+  <T> Optional<T> readOnLease(Supplier<T> read) {
+    return config.leaseRead() ? raft.tryLeaseRead(read) : Optional.empty();
+  }
+
+  /**
    * Like {@link #linearizableBarrier()}, but completes on the apply thread (or on the thread that
    * fails it), for a caller whose read costs no more than one key's lookup: it then saves the hop
    * to a worker (a thread wake-up per read, the largest cost of a linearizable get in profiles).

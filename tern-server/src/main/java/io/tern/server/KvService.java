@@ -20,6 +20,7 @@ import io.tern.api.TxnResponse;
 import io.tern.embed.ServerClosedException;
 import io.tern.kv.KvException;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
@@ -64,8 +65,17 @@ final class KvService extends KVGrpc.KVImplBase {
       return;
     }
     // A single key (one lookup, usually answered from apply's memory of newest versions) is read
-    // and answered on the apply thread that completes the barrier; a range that may read much of
-    // the store on a worker.
+    // here on the leader's lease when it can be (no thread hand-off at all), else on the apply
+    // thread that completes the barrier; a range that may read much of the store on a worker.
+    if (request.getRangeEnd().isEmpty()) {
+      Optional<Replies.Outcome<RangeResponse>> onLease =
+          server.readOnLease(
+              () -> Replies.capture(() -> server.withHeader(server.kv().range(request))));
+      if (onLease.isPresent()) {
+        onLease.get().sendTo(out);
+        return;
+      }
+    }
     CompletableFuture<Void> barrier =
         request.getRangeEnd().isEmpty()
             ? server.linearizableBarrierOnApply()

@@ -47,6 +47,26 @@ final class Replies {
     succeed(out, value);
   }
 
+  /** Runs {@code body} now and keeps what it returns or the error it fails with, to send later. */
+  static <T> Outcome<T> capture(Body<T> body) {
+    try {
+      return new Outcome<>(body.get(), null);
+    } catch (KvException | RuntimeException e) {
+      return new Outcome<>(null, e);
+    }
+  }
+
+  /** An answer or the error to send instead. */
+  record Outcome<T>(T value, Exception failure) {
+    void sendTo(StreamObserver<T> out) {
+      if (failure != null) {
+        fail(out, failure);
+      } else {
+        succeed(out, value);
+      }
+    }
+  }
+
   static <T> void succeed(StreamObserver<T> out, T value) {
     try {
       out.onNext(value);

@@ -25,6 +25,7 @@ public final class SeedRun {
       long events,
       int operations,
       long acknowledged,
+      long fastReads,
       long traceHash,
       String traceTail) {
     public boolean ok() {
@@ -166,6 +167,7 @@ public final class SeedRun {
         sim.eventsRun(),
         history.size(),
         workload == null ? 0 : workload.acknowledged(),
+        workload == null ? 0 : workload.fastReads(),
         sim.traceHash(),
         traceLog ? String.join("\n", sim.traceTail(400)) : "");
   }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.random.RandomGenerator;
@@ -65,6 +66,7 @@ public final class Workload {
   private long failed;
   private long unknown;
   private long sequence;
+  private long fastReads;
 
   public Workload(Cluster cluster, History history, Settings settings) {
     this.cluster = cluster;
@@ -98,6 +100,11 @@ public final class Workload {
 
   public long acknowledged() {
     return acknowledged;
+  }
+
+  /** Gets answered by {@link RaftNode#tryLeaseRead} on the caller's thread. */
+  public long fastReads() {
+    return fastReads;
   }
 
   public long failed() {
@@ -149,7 +156,18 @@ public final class Workload {
     switch (kind) {
       case GET -> {
         KvStateMachine sm = cluster.member(target).stateMachine();
-        f = node.read(settings.readMode(), () -> sm.get(key));
+        // With leases, every other get first tries the lease read served on the caller's thread
+        // (as a server's network thread would), falling back to the loop when it is refused.
+        Optional<Optional<String>> fast =
+            settings.readMode() == ReadMode.LEASE && sequence % 2 == 0
+                ? node.tryLeaseRead(() -> Optional.ofNullable(sm.get(key)))
+                : Optional.empty();
+        if (fast.isPresent()) {
+          fastReads++;
+          f = CompletableFuture.completedFuture(fast.get().orElse(null));
+        } else {
+          f = node.read(settings.readMode(), () -> sm.get(key));
+        }
       }
       case PUT -> f = node.propose(KvCommand.put(key, value).encode());
       case APPEND -> f = node.propose(KvCommand.append(key, "|" + value).encode());

@@ -29,21 +29,26 @@ class SeedSweepTest {
     List<String> failures = new ArrayList<>();
     long ops = 0;
     long acked = 0;
+    long fastReads = 0;
     for (Future<SeedRun.Result> f : futures) {
       SeedRun.Result r = f.get();
       ops += r.operations();
       acked += r.acknowledged();
+      fastReads += r.fastReads();
       if (!r.ok()) {
         failures.add(r.toString());
       }
     }
     pool.shutdown();
     System.out.printf(
-        "seed sweep: %d seeds from %d, %d operations, %d acknowledged, %d failed%n",
-        seeds, first, ops, acked, failures.size());
+        "seed sweep: %d seeds from %d, %d operations, %d acknowledged (%d lease reads on the"
+            + " caller's thread), %d failed%n",
+        seeds, first, ops, acked, fastReads, failures.size());
     assertThat(failures).as("failing seeds (replay each with its command)").isEmpty();
     // A sweep in which nothing got acknowledged would prove nothing.
     assertThat(acked).isGreaterThan(seeds * 50L);
+    // Half the seeds read with leases, half of their gets through RaftNode.tryLeaseRead.
+    assertThat(fastReads).as("gets answered by tryLeaseRead").isGreaterThan(seeds);
   }
 
   @Test

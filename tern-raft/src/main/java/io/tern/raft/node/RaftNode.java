@@ -29,6 +29,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -116,6 +118,14 @@ public final class RaftNode {
   private volatile Throwable failure;
   private volatile SoftState softState = new SoftState(0, Role.FOLLOWER);
   private volatile long appliedIndex;
+
+  /**
+   * The lease as the loop last published it for {@link #tryLeaseRead} on other threads; null when
+   * this member may not serve reads from it. Written by the loop before each batch of outgoing
+   * messages, so a commit index that any message (or any apply, hence any answer) reveals is never
+   * above the published one, and a transfer's TIMEOUT_NOW never leaves while a grant is out.
+   */
+  private volatile LeaseGrant leaseGrant;
 
   private RaftNode(
       NodeOptions options,
@@ -300,6 +310,30 @@ public final class RaftNode {
               }
             });
     return r.future;
+  }
+
+  /**
+   * A linearizable read served on the calling thread with no hand-off, when this member leads and
+   * its lease (see {@link ReadMode#LEASE}) is valid by the clock and it has already applied the
+   * commit index published with that lease: runs {@code query} against the state machine (which
+   * must be safe to read concurrently with apply) and returns its result, which must not be null.
+   * Returns empty without running or after discarding {@code query}'s result when any of that does
+   * not hold, from the start of the call until the query returned; the caller then reads through
+   * {@link #read}.
+   */
+  public <T> Optional<T> tryLeaseRead(Supplier<T> query) {
+    LeaseGrant g = leaseGrant;
+    if (g == null || appliedIndex < g.commitIndex || scheduler.nanoTime() - g.untilNanos >= 0) {
+      return Optional.empty();
+    }
+    T result = Objects.requireNonNull(query.get(), "query result");
+    // The answer stands only if the lease held throughout: the same term, not withdrawn, not
+    // expired (the thread may have been descheduled for long while reading).
+    LeaseGrant now = leaseGrant;
+    if (now == null || now.term != g.term || scheduler.nanoTime() - now.untilNanos >= 0) {
+      return Optional.empty();
+    }
+    return Optional.of(result);
   }
 
   /**
@@ -515,14 +549,31 @@ public final class RaftNode {
    * intervals since the tick at which its heartbeat round was sent was processed.
    */
   private boolean leaseValidByClock() {
+    long until = leaseExpiryNanos();
+    return until != Long.MIN_VALUE && scheduler.nanoTime() - until < 0;
+  }
+
+  /**
+   * When the lease the core holds now ends on the scheduler's clock; Long.MIN_VALUE if unknown. The
+   * earlier of: {@code electionTicks - leaseDriftTicks} tick intervals after the tick at which its
+   * heartbeat round was sent was processed, and the tick-counted end from the last tick's time (in
+   * case ticks ran fast to catch up after a delay).
+   */
+  private long leaseExpiryNanos() {
     long start = core.leaseStartTick();
-    if (start < 0 || core.ticks() - start >= tickTimes.length) {
-      return false;
+    long ticks = core.ticks();
+    if (start < 0 || ticks - start >= tickTimes.length) {
+      return Long.MIN_VALUE;
     }
     long startedAt = tickTimes[(int) (start % tickTimes.length)];
-    long leaseNanos =
-        (options.raft().electionTicks() - options.raft().leaseDriftTicks()) * options.tickNanos();
-    return startedAt != Long.MIN_VALUE && scheduler.nanoTime() - startedAt < leaseNanos;
+    long lastTick = tickTimes[(int) (ticks % tickTimes.length)];
+    if (startedAt == Long.MIN_VALUE || lastTick == Long.MIN_VALUE) {
+      return Long.MIN_VALUE;
+    }
+    long leaseTicks = options.raft().electionTicks() - options.raft().leaseDriftTicks();
+    long byClock = startedAt + leaseTicks * options.tickNanos();
+    long byTicks = lastTick + (start + leaseTicks - ticks) * options.tickNanos();
+    return Math.min(byClock, byTicks);
   }
 
   /**
@@ -580,11 +631,31 @@ public final class RaftNode {
           flushProposals();
           flushReads();
           while (core.hasReady()) {
+            publishLease();
             Ready rd = core.ready();
             core.advance(rd);
             handle(rd);
           }
+          publishLease();
         });
+  }
+
+  /** On the loop, before any message of the state it reads leaves: see {@link #leaseGrant}. */
+  private void publishLease() {
+    LeaseGrant next = null;
+    if (!stopped && core.role() == Role.LEADER) {
+      distrustLateTicks();
+      if (core.leaseValid()) {
+        long until = leaseExpiryNanos();
+        if (until != Long.MIN_VALUE) {
+          next = new LeaseGrant(core.term(), core.log().committed(), until);
+        }
+      }
+    }
+    LeaseGrant old = leaseGrant;
+    if (next == null ? old != null : !next.equals(old)) {
+      leaseGrant = next;
+    }
   }
 
   private void flushProposals() {
@@ -1105,6 +1176,7 @@ public final class RaftNode {
       return;
     }
     stopped = true;
+    leaseGrant = null;
     if (tickTimer != null) {
       tickTimer.cancel();
     }
@@ -1120,6 +1192,9 @@ public final class RaftNode {
     deadlines.clear();
     proposalWaiters.clear();
   }
+
+  /** See {@link #leaseGrant}. */
+  private record LeaseGrant(long term, long commitIndex, long untilNanos) {}
 
   /** A caller waiting for an outcome. */
   private static class Waiter<T> {

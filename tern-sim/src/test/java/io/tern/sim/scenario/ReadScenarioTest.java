@@ -15,6 +15,7 @@ import io.tern.sim.kv.KvCommand;
 import io.tern.sim.kv.KvStateMachine;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,6 +45,23 @@ class ReadScenarioTest {
     CompletableFuture<String> f = s.cluster.node(member).read(mode, () -> sm.get(KEY));
     f.whenComplete((v, e) -> record(s, h, op, f));
     return f;
+  }
+
+  /**
+   * A get answered on the caller's thread by {@code RaftNode.tryLeaseRead}, recorded as an
+   * operation of {@code client} that completes at once; empty (recorded as failed) when refused.
+   */
+  private static Optional<String> fastRead(ScenarioSupport s, History h, int client, long member) {
+    long op = h.invoke(client, OpKind.GET, KEY, null, null, s.sim.now());
+    KvStateMachine sm = s.sm(member);
+    Optional<Optional<String>> v =
+        s.cluster.node(member).tryLeaseRead(() -> Optional.ofNullable(sm.get(KEY)));
+    if (v.isPresent()) {
+      h.ok(op, v.get().orElse(null), s.sim.now());
+      return Optional.of(v.get().orElse(""));
+    }
+    h.fail(op, s.sim.now());
+    return Optional.empty();
   }
 
   private static void record(ScenarioSupport s, History h, long op, CompletableFuture<?> f) {
@@ -209,6 +227,166 @@ class ReadScenarioTest {
         .as("lease lasts less than an election timeout")
         .isLessThan(s.electionTimeout());
     assertLinearizable(h);
+  }
+
+  /**
+   * Lease reads on the caller's thread ({@code tryLeaseRead}) at a leader that gets cut off: served
+   * only while the lease holds, which ends before the others elect a new leader; never at a
+   * follower; and the new leader serves them too once it holds a lease of its own.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {431, 432, 433, 434})
+  void callerThreadLeaseReadsStopAtACutOffLeaderBeforeANewLeaderIsElected(long seed) {
+    ScenarioSupport s =
+        ScenarioSupport.start(seed, SimOptions.defaults().withProtocol(true, true, true));
+    History h = new History();
+    long l1 = s.awaitLeader();
+    assertThat(write(s, h, 0, l1, "v1").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+    long[] newLeaderAt = {-1};
+    long[] newLeader = {0};
+    s.afterEveryEvent(
+        () -> {
+          if (newLeaderAt[0] < 0) {
+            for (long id : s.others(l1)) {
+              if (s.cluster.isUp(id) && s.role(id) == Role.LEADER) {
+                newLeaderAt[0] = s.sim.now();
+                newLeader[0] = id;
+              }
+            }
+          }
+        });
+    List<Long> servedAt = new ArrayList<>();
+    List<String> served = new ArrayList<>();
+    int[] servedByNewLeader = {0};
+    boolean[] reading = {true};
+    Runnable[] next = new Runnable[1];
+    next[0] =
+        () -> {
+          if (!reading[0]) {
+            return;
+          }
+          fastRead(s, h, 1, l1)
+              .ifPresent(
+                  v -> {
+                    servedAt.add(s.sim.now());
+                    served.add(v);
+                  });
+          for (long id : s.others(l1)) {
+            if (s.role(id) != Role.LEADER) {
+              assertThat(fastRead(s, h, 3, id)).as("a follower's lease read").isEmpty();
+            } else if (fastRead(s, h, 3, id).isPresent()) {
+              servedByNewLeader[0]++;
+            }
+          }
+          s.sim.at(MS, next[0]);
+        };
+    s.sim.at(0, next[0]);
+    s.run(100 * MS);
+    assertThat(servedAt).as("lease reads served before the cut").hasSizeGreaterThan(50);
+
+    s.cluster.network().isolate(l1);
+    long cutAt = s.sim.now();
+    long l2 = s.awaitLeaderOtherThan(l1);
+    assertThat(write(s, h, 2, l2, "v2").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+    s.run(500 * MS);
+    reading[0] = false;
+
+    assertThat(served).as("values served by the old leader").containsOnly("v1");
+    long lastServed = servedAt.get(servedAt.size() - 1);
+    assertThat(lastServed).as("the lease outlived the cut for a little while").isGreaterThan(cutAt);
+    assertThat(lastServed)
+        .as(
+            "last read served by the old leader (cut at %d), new leader at %d",
+            cutAt, newLeaderAt[0])
+        .isLessThan(newLeaderAt[0]);
+    assertThat(servedByNewLeader[0]).as("lease reads served by the new leader").isPositive();
+    assertLinearizable(h);
+  }
+
+  /**
+   * The loop of a leader holding a lease stalls (its scheduler is paused) while another thread
+   * keeps asking for lease reads: the lease it published expires by the clock before the others
+   * elect a new leader, and reads are refused from then on even though the loop never withdrew it.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {441, 442, 443})
+  void callerThreadLeaseReadsAtAStalledLeaderEndWithTheLeaseByTheClock(long seed) {
+    ScenarioSupport s =
+        ScenarioSupport.start(seed, SimOptions.defaults().withProtocol(true, true, true));
+    History h = new History();
+    long l1 = leaderServingV1OnItsLease(s, h);
+
+    s.cluster.member(l1).scheduler().pause(3 * SEC);
+    s.cluster.network().isolate(l1);
+    long stalledAt = s.sim.now();
+    long lastServed = stalledAt;
+    long l2 = 0;
+    while (l2 == 0) {
+      if (fastRead(s, h, 1, l1).isPresent()) {
+        lastServed = s.sim.now();
+      }
+      s.run(MS);
+      for (long id : s.others(l1)) {
+        if (s.role(id) == Role.LEADER) {
+          l2 = id;
+        }
+      }
+      assertThat(s.sim.now() - stalledAt).as("a new leader within 3 s").isLessThan(3 * SEC);
+    }
+    long electedAt = s.sim.now();
+    assertThat(write(s, h, 2, l2, "v2").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+    assertThat(lastServed).as("last read served by the stalled leader").isLessThan(electedAt);
+    assertThat(fastRead(s, h, 1, l1)).as("a read at the stalled leader after v2").isEmpty();
+    assertLinearizable(h);
+  }
+
+  /**
+   * A leadership transfer: from the moment the leader sends TIMEOUT_NOW (which lets its target win
+   * votes that ignore the lease), it serves no lease read on the caller's thread.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {451, 452, 453})
+  void aLeadershipTransferEndsCallerThreadLeaseReadsBeforeTimeoutNowLeaves(long seed) {
+    ScenarioSupport s =
+        ScenarioSupport.start(seed, SimOptions.defaults().withProtocol(true, true, true));
+    History h = new History();
+    long l1 = leaderServingV1OnItsLease(s, h);
+
+    long before = timeoutNowsSent(s);
+    int[] checkedAfterTimeoutNow = {0};
+    s.afterEveryEvent(
+        () -> {
+          if (timeoutNowsSent(s) > before) {
+            checkedAfterTimeoutNow[0]++;
+            assertThat(fastRead(s, h, 1, l1))
+                .as("a lease read at the transferring leader after TIMEOUT_NOW")
+                .isEmpty();
+          }
+        });
+    long target = s.plus(l1, 1);
+    CompletableFuture<Long> transfer = s.cluster.node(l1).transferLeadership(target);
+    assertThat(s.runUntil(transfer::isDone, 2 * SEC)).isTrue();
+    assertThat(transfer.join()).isEqualTo(target);
+    assertThat(write(s, h, 2, target, "v2").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+    s.run(100 * MS);
+    assertThat(checkedAfterTimeoutNow[0]).isPositive();
+    assertLinearizable(h);
+  }
+
+  /** Writes v1 through the leader and waits until it answers lease reads on the caller's thread. */
+  private static long leaderServingV1OnItsLease(ScenarioSupport s, History h) {
+    long l1 = s.awaitLeader();
+    assertThat(write(s, h, 0, l1, "v1").status()).isEqualTo(io.tern.sim.check.OpStatus.OK);
+    s.run(50 * MS);
+    assertThat(fastRead(s, h, 1, l1)).contains("v1");
+    return l1;
+  }
+
+  private static long timeoutNowsSent(ScenarioSupport s) {
+    return s.cluster
+        .network()
+        .countsByType()
+        .getOrDefault(io.tern.raft.core.MessageType.TIMEOUT_NOW, 0L);
   }
 
   /**
