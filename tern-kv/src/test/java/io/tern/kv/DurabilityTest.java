@@ -222,6 +222,55 @@ class DurabilityTest {
     }
   }
 
+  /**
+   * What a crash leaves on disk (here, a copy of the files of the open store, taken while it
+   * applies nothing) is the state after some entry of the Raft log, consistent across all column
+   * families, and applying the log after it again reaches exactly the live store's state.
+   */
+  @Test
+  void aCrashImageIsTheStateAtAnEarlierEntryAndTheLogCatchesItUp() throws Exception {
+    List<Entry> log = workload(11, 1, 300);
+    Path live = dir.resolve("live");
+    Path image = dir.resolve("image");
+    try (KvStateMachine sm = KvStateMachine.open(live, KvOptions.defaults())) {
+      applyInBatches(sm, log.subList(0, 120), 10);
+      sm.snapshot().writeTo(java.io.OutputStream.nullOutputStream()); // a checkpoint flushes
+      applyInBatches(sm, log.subList(120, 300), 10);
+      copyTree(live, image); // as a crash would find the files now
+      try (KvStateMachine crashed = KvStateMachine.open(image, KvOptions.defaults())) {
+        long at = crashed.appliedIndex();
+        assertThat(at).as("applied index of the crash image").isBetween(120L, 300L);
+        try (KvStateMachine reference =
+            KvStateMachine.open(dir.resolve("ref"), KvOptions.defaults())) {
+          applyInBatches(reference, log.subList(0, (int) at), 7);
+          assertThat(crashed.revision()).isEqualTo(reference.revision());
+          assertThat(crashed.hashKv(0)).isEqualTo(reference.hashKv(0));
+          assertThat(all(crashed)).isEqualTo(all(reference));
+          assertThat(crashed.leaseIds()).isEqualTo(reference.leaseIds());
+        }
+        applyInBatches(crashed, log.subList((int) at, 300), 13);
+        assertThat(crashed.appliedIndex()).isEqualTo(300);
+        assertThat(crashed.revision()).isEqualTo(sm.revision());
+        assertThat(crashed.hashKv(0)).isEqualTo(sm.hashKv(0));
+        assertThat(all(crashed)).isEqualTo(all(sm));
+        assertThat(crashed.leaseIds()).isEqualTo(sm.leaseIds());
+      }
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (var paths = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) paths::iterator) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target);
+        }
+      }
+    }
+  }
+
   @Test
   void restartRecoversAndReappliedEntriesHaveNoEffect() throws Exception {
     List<Entry> log = workload(7, 1, 150);
