@@ -66,30 +66,46 @@ final class KvService extends KVGrpc.KVImplBase {
     }
     // A single key (one lookup, usually answered from apply's memory of newest versions) is read
     // here on the leader's lease when it can be (no thread hand-off at all), else on the apply
-    // thread that completes the barrier; a range that may read much of the store on a worker.
+    // thread that completes the barrier. A range that may read much of the store moves to a worker,
+    // which reads it on the lease or after the barrier.
     if (request.getRangeEnd().isEmpty()) {
-      Optional<Replies.Outcome<RangeResponse>> onLease =
-          server.readOnLease(
-              () -> Replies.capture(() -> server.withHeader(server.kv().range(request))));
-      if (onLease.isPresent()) {
-        onLease.get().sendTo(out);
-        return;
+      if (!answeredOnLease(request, out)) {
+        Replies.sendWhenDone(
+            out, server.linearizableBarrierOnApply().thenApply(ignored -> rangeOrThrow(request)));
       }
+      return;
     }
-    CompletableFuture<Void> barrier =
-        request.getRangeEnd().isEmpty()
-            ? server.linearizableBarrierOnApply()
-            : server.linearizableBarrier();
-    CompletableFuture<RangeResponse> f =
-        barrier.thenApply(
-            ignored -> {
-              try {
-                return server.withHeader(server.kv().range(request));
-              } catch (KvException e) {
-                throw new CompletionException(e);
-              }
-            });
-    Replies.sendWhenDone(out, f);
+    try {
+      server
+          .workers()
+          .execute(
+              () -> {
+                if (!answeredOnLease(request, out)) {
+                  Replies.sendWhenDone(
+                      out,
+                      server.linearizableBarrier().thenApply(ignored -> rangeOrThrow(request)));
+                }
+              });
+    } catch (RejectedExecutionException e) {
+      Replies.fail(out, new ServerClosedException(server.memberId()));
+    }
+  }
+
+  /** Reads {@code request} on this thread and answers it if the leader's lease allows. */
+  private boolean answeredOnLease(RangeRequest request, StreamObserver<RangeResponse> out) {
+    Optional<Replies.Outcome<RangeResponse>> onLease =
+        server.readOnLease(
+            () -> Replies.capture(() -> server.withHeader(server.kv().range(request))));
+    onLease.ifPresent(answer -> answer.sendTo(out));
+    return onLease.isPresent();
+  }
+
+  private RangeResponse rangeOrThrow(RangeRequest request) {
+    try {
+      return server.withHeader(server.kv().range(request));
+    } catch (KvException e) {
+      throw new CompletionException(e);
+    }
   }
 
   @Override
