@@ -10,7 +10,7 @@
 # (throughput and p99 against the client count). Results: bench/RESULTS.md.
 #
 #   bench/compare-etcd.sh [--clients 1,16,64,256] [--workloads put,range-l,range-s]
-#                         [--duration 15] [--warmup 5] [--prime 20] [--runs 1] [--systems etcd,tern]
+#                         [--duration 15] [--warmup 15] [--prime 20] [--runs 1] [--systems etcd,tern]
 #                         [--conns 16] [--target leader|all] [--key-size 8] [--val-size 256]
 #                         [--key-space 10000] [--base-port 24300] [--results DIR]
 #                         [--tern-java-opts "..."] [--bench-java-opts "..."] [--no-build]
@@ -28,11 +28,17 @@
 #   --results DIR    default target/compare-etcd/<UTC time> under the repository
 #   --tern-java-opts JVM options of the Tern members (default: the ./tern launcher's for a member,
 #                    a bounded heap)
-#   --bench-java-opts JVM options of the load generator (default -XX:TieredStopAtLevel=1: each
-#                    point runs a fresh `tern bench` JVM, which would otherwise spend much of the
-#                    shared 2 cores compiling with C2 during the short measurement; the same client
-#                    drives both systems, so both gain: on 2026-12-02 a 1-client put measured 4.1 ms
-#                    p50 with C2 and 2.3 ms with C1 only, against the same warm Tern cluster)
+#   --bench-java-opts JVM options of the load generator (default "auto": C1 only,
+#                    -XX:TieredStopAtLevel=1, at 1 client; the JVM's default tiered C1+C2 at more).
+#                    Each point runs a fresh `tern bench` JVM. At 1 client a warm-up sends too few
+#                    requests for C2 to finish, and C2 compiling during the measurement shows as
+#                    latency (2026-12-02: a 1-client put p50 of 4.1 ms with C2, 2.3 ms with C1 only,
+#                    same warm cluster). At 16 clients and more the generator shares the 2 cores
+#                    with the members and C1 code costs it ~2x the CPU per request, so it became
+#                    the bottleneck of the faster system (2026-12-03, range-l at 64 clients: Tern
+#                    21,554/s with C1 and a 3 s warm-up, 59,302/s with C2 and 15 s; etcd 6,721 and
+#                    8,628)
+#   --warmup S       default 15: C2 compiles the generator's hot paths in its first ~10 s
 #   --no-build       use tern-server/target/tern.jar as it is (otherwise ./tern rebuilds it when
 #                    a source is newer)
 #   --tern-jar FILE  run this tern.jar (members and load generator) instead, e.g. an older build
@@ -47,7 +53,7 @@ set -euo pipefail
 CLIENTS=1,16,64,256
 WORKLOADS=put,range-l,range-s
 DURATION=15
-WARMUP=5
+WARMUP=15
 PRIME=20
 RUNS=1
 SYSTEMS=etcd,tern
@@ -60,13 +66,13 @@ BASE_PORT=24300
 RESULTS=
 TERN_JAVA_OPTS=
 TERN_JAVA_OPTS_SET=0
-BENCH_JAVA_OPTS="-XX:TieredStopAtLevel=1"
+BENCH_JAVA_OPTS=auto
 BUILD=1
 TERN_JAR=
 REPORT_ONLY=0
 QUOTA=$((8 * 1024 * 1024 * 1024))
 
-usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -238,9 +244,13 @@ sample_rss() {
 
 # --- the runs ------------------------------------------------------------------------------------
 tern_bench() { # workload clients seconds warmup-seconds: tern bench's JSON result on stdout
-  local conns=$(($2 < CONNS ? $2 : CONNS))
+  local conns=$(($2 < CONNS ? $2 : CONNS)) opts=$BENCH_JAVA_OPTS
+  if [[ $opts == auto ]]; then
+    opts=""
+    (($2 == 1)) && opts="-XX:TieredStopAtLevel=1"
+  fi
   # shellcheck disable=SC2086
-  java $BENCH_JAVA_OPTS -jar "$JAR" bench "$1" --endpoints "$ENDPOINTS" --target "$TARGET" \
+  java $opts -jar "$JAR" bench "$1" --endpoints "$ENDPOINTS" --target "$TARGET" \
     --clients "$2" --conns "$conns" --key-size "$KEY_SIZE" --val-size "$VAL_SIZE" \
     --key-space "$KEY_SPACE" --duration "${3}s" --warmup "${4}s" --json
 }
@@ -263,7 +273,7 @@ if ((REPORT_ONLY == 0)); then # the runs, up to the report
   echo "etcd: $(etcd --version 2>/dev/null | head -1 || echo absent)"
   echo "java: $(java -version 2>&1 | head -1)"
   echo "synced 4 KiB append: $(disk_ms) ms; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "command: bench/compare-etcd.sh --clients $CLIENTS --workloads $WORKLOADS --duration $DURATION --warmup $WARMUP --prime $PRIME --runs $RUNS --systems $SYSTEMS --conns $CONNS --target $TARGET"
+  echo "command: bench/compare-etcd.sh --clients $CLIENTS --workloads $WORKLOADS --duration $DURATION --warmup $WARMUP --prime $PRIME --runs $RUNS --systems $SYSTEMS --conns $CONNS --target $TARGET --bench-java-opts \"$BENCH_JAVA_OPTS\""
 } | tee "$RESULTS/machine.txt" >&2
 
 : >"$RAW"
