@@ -7,13 +7,14 @@
 # Sources and details: bench/raft-compare/README.md. Results: bench/RESULTS.md.
 #
 #   bench/compare-raft.sh [--systems tern,jraft,ratis] [--inflight 1,16,64,256] [--duration 15]
-#                         [--runs 1] [--warmup 5] [--prime 20] [--connections 16] [--payload 256]
+#                         [--runs 1] [--warmup 5] [--prime 60] [--connections 16] [--payload 256]
 #                         [--ratis-outstanding 1|default] [--heap 1g] [--base-port 17100]
 #                         [--jfr DIR] [--keep DIR] [--out FILE] [--no-build] [--tern-args "..."]
 #                         [--jvm-args "..."] [--load-jvm-args "..."]
 #
 #   --prime S            after the members start, 64 in flight for S seconds, not measured, before
-#                        the levels: a JVM compiles its hot paths in its first ~30 s under load
+#                        the levels (default 60): a member's C2 compiler still took 15-19 % of a
+#                        core 30-40 s into the load (2026-12-03); members run for days
 #   --ratis-outstanding  raft.grpc.server.leader.outstanding.appends.max for Ratis (default 1, the
 #                        workaround for the 3.1.3 replication regression; "default" leaves Ratis'
 #                        own default)
@@ -42,7 +43,7 @@ SYSTEMS=tern,jraft,ratis
 INFLIGHT=1,16,64,256
 DURATION=15
 WARMUP=5
-PRIME=20
+PRIME=60
 RUNS=1
 CONNECTIONS=16
 PAYLOAD=256
@@ -60,7 +61,7 @@ NO_LEAK_DETECTION=(-Dio.netty.leakDetection.level=disabled
   -Dio.grpc.netty.shaded.io.netty.leakDetection.level=disabled
   -Dorg.apache.ratis.thirdparty.io.netty.leakDetection.level=disabled)
 
-usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
