@@ -770,18 +770,24 @@ public final class RaftNode {
     CompletableFuture<Void> write = store.write(hardState, entries);
     lastWrite = write;
     write.whenComplete(
-        (ok, err) ->
-            scheduler
-                .loop()
-                .execute(
-                    () -> {
-                      if (err != null) {
-                        fail(new IllegalStateException("log store write failed", err));
-                      } else if (!stopped && last != null && epoch == logEpoch) {
-                        guarded(() -> core.persisted(last.index(), last.term()));
-                        scheduleFlush();
-                      }
-                    }));
+        (ok, err) -> {
+          if (err == null && last == null) {
+            // A hard state alone (a commit index, a vote): nothing for the loop to learn, so do
+            // not wake it. What waited for this write's durability has its own future (lastWrite).
+            return;
+          }
+          scheduler
+              .loop()
+              .execute(
+                  () -> {
+                    if (err != null) {
+                      fail(new IllegalStateException("log store write failed", err));
+                    } else if (!stopped && epoch == logEpoch) {
+                      guarded(() -> core.persisted(last.index(), last.term()));
+                      scheduleFlush();
+                    }
+                  });
+        });
   }
 
   // ---------------------------------------------------------------- snapshots
