@@ -18,6 +18,7 @@
 #
 #   --workloads      any of tern bench's: put, range-l, range-s, txn-put, mixed, watch
 #   --duration/--warmup  seconds measured / loaded before measuring, per workload and client count
+#                    (warm-up default 15: C2 compiles the generator's hot paths in its first ~10 s)
 #   --prime S        after each cluster starts, every workload runs S seconds at 64 clients, not
 #                    measured (both systems): a JVM compiles its hot paths in its first ~30 s under
 #                    load, and a long-running member is what users get (0: no priming)
@@ -38,7 +39,6 @@
 #                    the bottleneck of the faster system (2026-12-03, range-l at 64 clients: Tern
 #                    21,554/s with C1 and a 3 s warm-up, 59,302/s with C2 and 15 s; etcd 6,721 and
 #                    8,628)
-#   --warmup S       default 15: C2 compiles the generator's hot paths in its first ~10 s
 #   --no-build       use tern-server/target/tern.jar as it is (otherwise ./tern rebuilds it when
 #                    a source is newer)
 #   --tern-jar FILE  run this tern.jar (members and load generator) instead, e.g. an older build
