@@ -721,6 +721,13 @@ public final class RaftNode {
     if (!senders.isEmpty() && (core.role() != Role.LEADER || core.term() != senderTerm())) {
       senders.clear(); // the cores reset every follower's progress on a change of leader
     }
+    // Committed entries go to the applier first: they are durable here already, and the apply
+    // thread (which answers clients) should not wait behind the wake-ups of the transport and the
+    // log writer below. A snapshot in this Ready must be installed before anything after it.
+    boolean applyFirst = rd.snapshot() == null;
+    if (applyFirst) {
+      handOffCommitted(rd.committedEntries());
+    }
     if (!rd.messages().isEmpty()) {
       transport.send(withoutSnapshotRequests(rd.messages()));
     }
@@ -741,19 +748,11 @@ public final class RaftNode {
             }
           });
     }
-    // Apply before parking this Ready's reads: a read parked at an index in this batch must
-    // queue behind the batch on the applier.
-    if (!rd.committedEntries().isEmpty()) {
-      List<Entry> entries = rd.committedEntries();
-      long last = entries.get(entries.size() - 1).index();
-      List<PendingRead<?>> reads = takeReadsUpTo(last);
-      scheduler.applier().execute(() -> applyBatch(entries, reads));
-      if (options.snapshotEntries() > 0
-          && !snapshotting
-          && last - lastSnapshotIndex >= options.snapshotEntries()) {
-        takeSnapshot(last);
-      }
+    if (!applyFirst) {
+      handOffCommitted(rd.committedEntries());
     }
+    // After the hand-off: a read parked at an index in this batch must queue behind the batch on
+    // the applier.
     for (ReadState rs : rd.readStates()) {
       List<PendingRead<?>> reads = readsByContext.remove(rs.context());
       if (reads != null) {
@@ -761,6 +760,20 @@ public final class RaftNode {
           parkRead(r, rs.index());
         }
       }
+    }
+  }
+
+  private void handOffCommitted(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return;
+    }
+    long last = entries.get(entries.size() - 1).index();
+    List<PendingRead<?>> reads = takeReadsUpTo(last);
+    scheduler.applier().execute(() -> applyBatch(entries, reads));
+    if (options.snapshotEntries() > 0
+        && !snapshotting
+        && last - lastSnapshotIndex >= options.snapshotEntries()) {
+      takeSnapshot(last);
     }
   }
 
