@@ -10,18 +10,20 @@
 # (throughput and p99 against the client count). Results: bench/RESULTS.md.
 #
 #   bench/compare-etcd.sh [--clients 1,16,64,256] [--workloads put,range-l,range-s]
-#                         [--duration 15] [--warmup 15] [--prime 20] [--runs 1] [--systems etcd,tern]
+#                         [--duration 15] [--warmup 5] [--prime 20] [--runs 1] [--systems etcd,tern]
 #                         [--conns 16] [--target leader|all] [--key-size 8] [--val-size 256]
 #                         [--key-space 10000] [--base-port 24300] [--results DIR]
 #                         [--tern-java-opts "..."] [--bench-java-opts "..."] [--no-build]
 #                         [--tern-jar FILE] [--report-only]
 #
 #   --workloads      any of tern bench's: put, range-l, range-s, txn-put, mixed, watch
+#   The largest member RSS of a workload (priming included) is reported for each of its levels.
 #   --duration/--warmup  seconds measured / loaded before measuring, per workload and client count
-#                    (warm-up default 15: C2 compiles the generator's hot paths in its first ~10 s)
-#   --prime S        after each cluster starts, every workload runs S seconds at 64 clients, not
-#                    measured (both systems): a JVM compiles its hot paths in its first ~30 s under
-#                    load, and a long-running member is what users get (0: no priming)
+#   --prime S        before the first client count of each workload, S seconds at 64 clients, not
+#                    measured (both systems). One `tern bench` process runs the priming and then
+#                    every client count of a workload in turn, so its own code is compiled and warm
+#                    at every level, 1 client included; and a JVM member compiles its hot paths in
+#                    its first ~30 s under load, while a long-running member is what users get
 #   --runs N         fresh clusters N times (systems alternating); the table shows medians
 #   --conns N        connections of the load generator: min(clients, N)
 #   --target         leader (default): every request goes to the leader; all: connections spread
@@ -29,16 +31,11 @@
 #   --results DIR    default target/compare-etcd/<UTC time> under the repository
 #   --tern-java-opts JVM options of the Tern members (default: the ./tern launcher's for a member,
 #                    a bounded heap)
-#   --bench-java-opts JVM options of the load generator (default "auto": C1 only,
-#                    -XX:TieredStopAtLevel=1, at 1 client; the JVM's default tiered C1+C2 at more).
-#                    Each point runs a fresh `tern bench` JVM. At 1 client a warm-up sends too few
-#                    requests for C2 to finish, and C2 compiling during the measurement shows as
-#                    latency (2026-12-02: a 1-client put p50 of 4.1 ms with C2, 2.3 ms with C1 only,
-#                    same warm cluster). At 16 clients and more the generator shares the 2 cores
-#                    with the members and C1 code costs it ~2x the CPU per request, so it became
-#                    the bottleneck of the faster system (2026-12-03, range-l at 64 clients: Tern
-#                    21,554/s with C1 and a 3 s warm-up, 59,302/s with C2 and 15 s; etcd 6,721 and
-#                    8,628)
+#   --bench-java-opts JVM options of the load generator (default: none, the JVM's tiered C1+C2).
+#                    Until 2026-12-03 every point ran a fresh generator JVM, C1-only at 1 client
+#                    because a warm-up there sent too few requests for C2 to finish; a primed,
+#                    C2-compiled generator answers a 1-client put ~0.15 ms sooner (RESULTS.md,
+#                    ninth session)
 #   --no-build       use tern-server/target/tern.jar as it is (otherwise ./tern rebuilds it when
 #                    a source is newer)
 #   --tern-jar FILE  run this tern.jar (members and load generator) instead, e.g. an older build
@@ -53,7 +50,7 @@ set -euo pipefail
 CLIENTS=1,16,64,256
 WORKLOADS=put,range-l,range-s
 DURATION=15
-WARMUP=15
+WARMUP=5
 PRIME=20
 RUNS=1
 SYSTEMS=etcd,tern
@@ -66,7 +63,7 @@ BASE_PORT=24300
 RESULTS=
 TERN_JAVA_OPTS=
 TERN_JAVA_OPTS_SET=0
-BENCH_JAVA_OPTS=auto
+BENCH_JAVA_OPTS=
 BUILD=1
 TERN_JAR=
 REPORT_ONLY=0
@@ -243,16 +240,12 @@ sample_rss() {
 }
 
 # --- the runs ------------------------------------------------------------------------------------
-tern_bench() { # workload clients seconds warmup-seconds: tern bench's JSON result on stdout
-  local conns=$(($2 < CONNS ? $2 : CONNS)) opts=$BENCH_JAVA_OPTS
-  if [[ $opts == auto ]]; then
-    opts=""
-    (($2 == 1)) && opts="-XX:TieredStopAtLevel=1"
-  fi
+tern_bench() { # workload clients-list seconds warmup-seconds prime-seconds: JSON lines on stdout
   # shellcheck disable=SC2086
-  java $opts -jar "$JAR" bench "$1" --endpoints "$ENDPOINTS" --target "$TARGET" \
-    --clients "$2" --conns "$conns" --key-size "$KEY_SIZE" --val-size "$VAL_SIZE" \
-    --key-space "$KEY_SPACE" --duration "${3}s" --warmup "${4}s" --json
+  java $BENCH_JAVA_OPTS -jar "$JAR" bench "$1" --endpoints "$ENDPOINTS" --target "$TARGET" \
+    --clients "$2" --conns "$CONNS" --key-size "$KEY_SIZE" --val-size "$VAL_SIZE" \
+    --key-space "$KEY_SPACE" --duration "${3}s" --warmup "${4}s" \
+    --prime "${5}s" --prime-clients 64 --json
 }
 
 disk_ms() { # mean ms of a synced 4 KiB append in the work directory
@@ -281,38 +274,29 @@ for ((run = 1; run <= RUNS; run++)); do
   for sys in "${SYSTEM_LIST[@]}"; do
     echo "== run $run: $sys (3 members, ports from $(client_port "$sys" 0))" >&2
     start_cluster "$sys" "$run"
-    if ((PRIME > 0)); then
-      for w in "${WORKLOAD_LIST[@]}"; do
-        echo "  priming: $w x 64 for ${PRIME} s (not measured)" >&2
-        tern_bench "$w" 64 "$PRIME" 0 >/dev/null 2>"$WORK/logs/$sys-run$run-$w-prime.bench.log" ||
-          echo "  priming $w failed: $(tail -1 "$WORK/logs/$sys-run$run-$w-prime.bench.log")" >&2
-      done
-    fi
     for w in "${WORKLOAD_LIST[@]}"; do
-      for c in "${CLIENT_LIST[@]}"; do
-        tag=$sys-run$run-$w-c$c
-        rss=$WORK/$tag.rss
-        echo 0 >"$rss"
-        sample_rss "$rss" "${MEMBER_PIDS[@]}" &
-        SAMPLER_PID=$!
-        status=0
-        tern_bench "$w" "$c" "$DURATION" "$WARMUP" >"$WORK/$tag.json" 2>"$WORK/logs/$tag.bench.log" ||
-          status=$?
-        stop_pids "$SAMPLER_PID"
-        SAMPLER_PID=
-        rss_mb=$(awk '{printf "%.0f", $1 / 1024}' "$rss")
-        if ((status != 0)) || ! jq -e . "$WORK/$tag.json" >/dev/null 2>&1; then
-          echo "  $w x $c: tern bench failed (exit $status): $(tail -1 "$WORK/logs/$tag.bench.log")" >&2
-          continue
-        fi
-        jq -c --arg system "$sys" --argjson run "$run" --argjson rss "$rss_mb" \
-          '{system: $system, run: $run, workload, clients, conns, ops, opsPerSecond,
-            p50: .latencyMs.p50, p90: .latencyMs.p90, p99: .latencyMs.p99,
-            p999: .latencyMs["p99.9"], max: .latencyMs.max, errorCount, errors,
-            maxRssMb: $rss}' "$WORK/$tag.json" >>"$RAW"
-        jq -r '"  \(.workload) x \(.clients): \(.opsPerSecond | round) ops/s, p50 \(.p50) ms, p99 \(.p99) ms, \(.errorCount) errors, max member RSS \(.maxRssMb) MB"' \
-          <(tail -1 "$RAW") >&2
-      done
+      tag=$sys-run$run-$w
+      rss=$WORK/$tag.rss
+      echo 0 >"$rss"
+      sample_rss "$rss" "${MEMBER_PIDS[@]}" &
+      SAMPLER_PID=$!
+      echo "  $w: priming ${PRIME} s at 64 clients, then clients $CLIENTS" >&2
+      status=0
+      tern_bench "$w" "$CLIENTS" "$DURATION" "$WARMUP" "$PRIME" >"$WORK/$tag.json" \
+        2>"$WORK/logs/$tag.bench.log" || status=$?
+      stop_pids "$SAMPLER_PID"
+      SAMPLER_PID=
+      rss_mb=$(awk '{printf "%.0f", $1 / 1024}' "$rss")
+      if ((status != 0)) || ! jq -e . "$WORK/$tag.json" >/dev/null 2>&1; then
+        echo "  $w: tern bench failed (exit $status): $(tail -1 "$WORK/logs/$tag.bench.log")" >&2
+        continue
+      fi
+      jq -c --arg system "$sys" --argjson run "$run" --argjson rss "$rss_mb" \
+        '{system: $system, run: $run, workload, clients, conns, ops, opsPerSecond,
+          p50: .latencyMs.p50, p90: .latencyMs.p90, p99: .latencyMs.p99,
+          p999: .latencyMs["p99.9"], max: .latencyMs.max, errorCount, errors,
+          maxRssMb: $rss}' "$WORK/$tag.json" | tee -a "$RAW" |
+        jq -r '"  \(.workload) x \(.clients): \(.opsPerSecond | round) ops/s, p50 \(.p50) ms, p99 \(.p99) ms, \(.errorCount) errors, max member RSS \(.maxRssMb) MB"' >&2
     done
     stop_cluster
   done

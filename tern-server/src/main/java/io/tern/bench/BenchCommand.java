@@ -49,8 +49,15 @@ public final class BenchCommand implements Callable<Integer> {
               + " endpoint that leads (found with Status) (default: ${DEFAULT-VALUE}).")
   String target;
 
-  @Option(names = "--clients", defaultValue = "1", description = "Concurrent clients (default: 1).")
-  int clients;
+  @Option(
+      names = "--clients",
+      split = ",",
+      paramLabel = "<n>",
+      defaultValue = "1",
+      description =
+          "Concurrent clients (default: 1). A comma-separated list (1,16,64,256) measures each"
+              + " level in turn in this one process, each with its own --warmup and --duration.")
+  List<Integer> clients;
 
   @Option(
       names = "--conns",
@@ -91,6 +98,22 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--total", description = "Measured requests, instead of --duration.")
   long total;
+
+  @Option(
+      names = "--prime",
+      defaultValue = "0s",
+      paramLabel = "<duration>",
+      description =
+          "Unmeasured load once, before the first level, so the generator (and the server) is warm"
+              + " at every level, one client included (default: ${DEFAULT-VALUE}).")
+  String prime;
+
+  @Option(
+      names = "--prime-clients",
+      defaultValue = "0",
+      paramLabel = "<n>",
+      description = "Clients of the --prime load (default: the largest level).")
+  int primeClients;
 
   @Option(
       names = "--warmup",
@@ -154,33 +177,87 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    BenchOptions options;
+    List<BenchOptions> levels;
+    Duration primeFor;
     try {
-      options = options();
+      levels = levels();
+      primeFor = parseDuration("--prime", prime);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     PrintWriter err = spec.commandLine().getErr();
-    BenchResult result;
+    List<BenchResult> results;
     try {
-      result = new LoadRun(options, noProgress ? null : err).run();
+      results = new LoadRun(levels, primeFor, primeLoad(), noProgress ? null : err).run();
     } catch (BenchException e) {
       err.println("tern bench: " + e.getMessage());
       err.flush();
       return 1;
     }
-    spec.commandLine().getOut().print(json ? Report.json(result) + "\n" : Report.text(result));
-    spec.commandLine().getOut().flush();
-    if (result.requests().count() == 0) {
-      err.println("tern bench: no request succeeded");
-      err.flush();
-      return 1;
+    PrintWriter out = spec.commandLine().getOut();
+    int code = 0;
+    for (int i = 0; i < results.size(); i++) {
+      BenchResult result = results.get(i);
+      if (json) {
+        out.print(Report.json(result) + "\n");
+      } else {
+        out.print((i == 0 ? "" : "\n") + Report.text(result));
+      }
+      if (result.requests().count() == 0) {
+        err.printf("tern bench: no request succeeded at %d clients%n", result.options().clients());
+        code = 1;
+      }
     }
-    return 0;
+    out.flush();
+    err.flush();
+    return code;
   }
 
-  /** The validated options; IllegalArgumentException names the offending flag. */
+  /**
+   * The validated levels, one per --clients value, in order; each uses min(--conns, its clients)
+   * connections. IllegalArgumentException names the offending flag.
+   */
+  List<BenchOptions> levels() {
+    BenchOptions most = most();
+    return clients.stream().map(c -> most.withClients(c, Math.min(most.conns(), c))).toList();
+  }
+
+  /** The --prime load: --prime-clients (default the largest level) on min(--conns, them). */
+  BenchOptions primeLoad() {
+    BenchOptions most = most();
+    int c = primeClients == 0 ? largestLevel() : primeClients;
+    return most.withClients(c, Math.min(most.conns(), c));
+  }
+
+  /**
+   * The options at the most clients of any level or the priming load: --conns may be up to that.
+   */
+  private BenchOptions most() {
+    if (primeClients < 0) {
+      throw new IllegalArgumentException(
+          "--prime-clients must not be negative, got " + primeClients);
+    }
+    return options(Math.max(largestLevel(), primeClients));
+  }
+
+  private int largestLevel() {
+    if (clients.isEmpty()) {
+      throw new IllegalArgumentException("--clients: at least one number is needed");
+    }
+    for (int c : clients) {
+      if (c < 1) {
+        throw new IllegalArgumentException("--clients must be at least 1, got " + c);
+      }
+    }
+    return clients.stream().mapToInt(Integer::intValue).max().orElseThrow();
+  }
+
+  /** The first level's options. */
   BenchOptions options() {
+    return levels().get(0);
+  }
+
+  private BenchOptions options(int clients) {
     List<BenchEndpoint> eps = new ArrayList<>();
     for (String e : endpoints) {
       if (!e.isBlank()) {

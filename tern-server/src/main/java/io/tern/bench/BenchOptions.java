@@ -117,6 +117,31 @@ public record BenchOptions(
     }
   }
 
+  /** The same run with another number of clients and connections (one level of a series). */
+  public BenchOptions withClients(int clients, int conns) {
+    return new BenchOptions(
+        endpoints,
+        workload,
+        clients,
+        conns,
+        keySize,
+        valSize,
+        keySpace,
+        rate,
+        duration,
+        total,
+        warmup,
+        readRatio,
+        serializableReads,
+        txnOps,
+        watchers,
+        watchConns,
+        sequentialKeys,
+        prefill,
+        leaderOnly,
+        timeout);
+  }
+
   public boolean openLoop() {
     return rate > 0;
   }

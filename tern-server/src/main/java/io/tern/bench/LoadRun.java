@@ -22,6 +22,7 @@ import io.tern.api.WatchGrpc;
 import io.tern.api.WatchRequest;
 import io.tern.api.WatchResponse;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,6 +42,11 @@ import java.util.stream.Collectors;
  * line. Clients are callbacks, not threads: each sends its next request from the completion of the
  * previous one (on the gRPC event loop), or from the timer when the open loop says it is not yet
  * time.
+ *
+ * <p>A run measures one or more levels (client counts) in turn, on the same connections and
+ * watchers and in the same JVM, after an optional unmeasured priming phase: the generator's own
+ * code is then compiled and warm at every level, also at one client, where a fresh JVM would
+ * measure its interpreter and first-tier compiler along with the server.
  */
 final class LoadRun {
   /** Requests in flight while prefilling the key space for read workloads. */
@@ -49,12 +55,16 @@ final class LoadRun {
   /** Pause of a client after a failed request, so a dead endpoint is not hammered in a loop. */
   private static final long ERROR_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
+  /** The levels' shared settings (workload, key space, endpoints, connections, watchers). */
   private final BenchOptions o;
+
+  private final List<BenchOptions> levels;
+  private final Duration prime;
+  private final BenchOptions primeLoad;
   private final PrintWriter progressOut;
   private final KeySpace keys;
   private final ByteString value;
   private final long timeoutNanos;
-  private final Stats stats = new Stats();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final List<Watcher> watchers = new ArrayList<>();
   private final ScheduledExecutorService timer =
@@ -66,29 +76,48 @@ final class LoadRun {
           });
 
   private volatile boolean closing;
-  private long startNanos;
-  private long measureStart;
-  private long end;
-  private AtomicLong remaining;
-  private CountDownLatch clientsDone;
+
+  /** The phase running now (the watchers read it from their own threads). */
+  private volatile Phase phase;
 
   /**
    * @param progressOut where the live line goes once per second, or null for none
    */
   LoadRun(BenchOptions options, PrintWriter progressOut) {
-    this.o = options;
-    this.progressOut = progressOut;
-    this.keys = new KeySpace(options.keySize(), options.keySpace());
-    byte[] v = new byte[options.valSize()];
-    new SplittableRandom(42).nextBytes(v);
-    this.value = UnsafeByteOperations.unsafeWrap(v);
-    this.timeoutNanos = options.timeout().toNanos();
+    this(List.of(options), Duration.ZERO, options, progressOut);
   }
 
-  BenchResult run() throws BenchException, InterruptedException {
+  /**
+   * @param levels the levels to measure, in order; they differ only in clients and conns
+   * @param prime unmeasured load before the first level (zero for none)
+   * @param primeLoad the clients and connections of that load (the rest as the levels')
+   * @param progressOut where the live line goes once per second, or null for none
+   */
+  LoadRun(
+      List<BenchOptions> levels, Duration prime, BenchOptions primeLoad, PrintWriter progressOut) {
+    if (levels.isEmpty() || prime.isNegative()) {
+      throw new IllegalArgumentException("no level, or a negative prime");
+    }
+    this.levels = List.copyOf(levels);
+    this.o = levels.get(0);
+    this.prime = prime;
+    this.primeLoad = primeLoad;
+    this.progressOut = progressOut;
+    this.keys = new KeySpace(o.keySize(), o.keySpace());
+    byte[] v = new byte[o.valSize()];
+    new SplittableRandom(42).nextBytes(v);
+    this.value = UnsafeByteOperations.unsafeWrap(v);
+    this.timeoutNanos = o.timeout().toNanos();
+  }
+
+  /** Runs the priming phase and every level; one result per level, in order. */
+  List<BenchResult> run() throws BenchException, InterruptedException {
     try {
       List<BenchEndpoint> targets = o.leaderOnly() ? List.of(leader()) : o.endpoints();
-      for (int i = 0; i < o.conns(); i++) {
+      int conns =
+          Math.max(
+              primeLoad.conns(), levels.stream().mapToInt(BenchOptions::conns).max().orElseThrow());
+      for (int i = 0; i < conns; i++) {
         channels.add(channel(targets.get(i % targets.size())));
       }
       long present = checkAndCount();
@@ -96,10 +125,25 @@ final class LoadRun {
         prefill();
       }
       if (o.workload() == Workload.WATCH) {
-        openWatchers(targets);
+        openWatchers(targets, conns);
       }
-      drive();
-      return result(targets);
+      if (!prime.isZero()) {
+        if (progressOut != null) {
+          progressOut.printf(
+              "priming: %d clients for %s (not measured)%n", primeLoad.clients(), prime);
+        }
+        drive(new Phase(primeLoad, prime, true));
+      }
+      List<BenchResult> results = new ArrayList<>();
+      for (BenchOptions level : levels) {
+        if (progressOut != null && levels.size() > 1) {
+          progressOut.printf("level: %d clients, %d connections%n", level.clients(), level.conns());
+        }
+        Phase p = new Phase(level, level.warmup(), false);
+        drive(p);
+        results.add(result(p, targets));
+      }
+      return results;
     } finally {
       close();
     }
@@ -224,12 +268,12 @@ final class LoadRun {
     }
   }
 
-  private void openWatchers(List<BenchEndpoint> targets)
+  private void openWatchers(List<BenchEndpoint> targets, int clientConns)
       throws BenchException, InterruptedException {
     List<ManagedChannel> watchChannels = new ArrayList<>();
     for (int i = 0; i < o.watchConns(); i++) {
       // Past the clients' connections in the round-robin, so a watcher shares none of them.
-      ManagedChannel ch = channel(targets.get((o.conns() + i) % targets.size()));
+      ManagedChannel ch = channel(targets.get((clientConns + i) % targets.size()));
       watchChannels.add(ch);
       channels.add(ch);
     }
@@ -248,33 +292,62 @@ final class LoadRun {
     }
   }
 
-  private void drive() throws InterruptedException {
-    startNanos = System.nanoTime();
-    measureStart = startNanos + o.warmup().toNanos();
-    end = o.duration() == null ? Long.MAX_VALUE : measureStart + o.duration().toNanos();
-    remaining = o.total() > 0 ? new AtomicLong(o.total()) : null;
-    clientsDone = new CountDownLatch(o.clients());
-    Progress progress = new Progress();
+  /**
+   * The state of one phase: the priming load or one measured level. Clients and watchers hold the
+   * phase they report to, so a late completion never lands in the next phase's figures.
+   */
+  private final class Phase {
+    final BenchOptions opts;
+    final Stats stats = new Stats();
+    final long startNanos;
+    final long measureStart;
+    final long end;
+    final AtomicLong remaining;
+    final CountDownLatch clientsDone;
+
+    /**
+     * @param warmup load before measuring starts
+     * @param unmeasured whether nothing is measured: the phase ends when the warm-up does
+     */
+    Phase(BenchOptions opts, Duration warmup, boolean unmeasured) {
+      this.opts = opts;
+      this.startNanos = System.nanoTime();
+      this.measureStart = startNanos + warmup.toNanos();
+      if (unmeasured) {
+        this.end = measureStart;
+        this.remaining = null;
+      } else {
+        this.end =
+            opts.duration() == null ? Long.MAX_VALUE : measureStart + opts.duration().toNanos();
+        this.remaining = opts.total() > 0 ? new AtomicLong(opts.total()) : null;
+      }
+      this.clientsDone = new CountDownLatch(opts.clients());
+    }
+  }
+
+  private void drive(Phase p) throws InterruptedException {
+    phase = p;
+    Progress progress = new Progress(p);
     var task = timer.scheduleAtFixedRate(progress, 1, 1, TimeUnit.SECONDS);
     SplittableRandom seeds = new SplittableRandom();
     List<Client> clients = new ArrayList<>();
-    for (int i = 0; i < o.clients(); i++) {
-      clients.add(new Client(i, seeds.split()));
+    for (int i = 0; i < p.opts.clients(); i++) {
+      clients.add(new Client(p, i, seeds.split()));
     }
     for (Client c : clients) {
       c.issue();
     }
-    if (end == Long.MAX_VALUE) {
-      clientsDone.await();
+    if (p.end == Long.MAX_VALUE) {
+      p.clientsDone.await();
     } else {
       // Every request has a deadline, so the clients end shortly after it; the margin is slack.
-      long wait = end - System.nanoTime() + timeoutNanos + TimeUnit.SECONDS.toNanos(10);
-      if (!clientsDone.await(wait, TimeUnit.NANOSECONDS)) {
+      long wait = p.end - System.nanoTime() + timeoutNanos + TimeUnit.SECONDS.toNanos(10);
+      if (!p.clientsDone.await(wait, TimeUnit.NANOSECONDS)) {
         throw new IllegalStateException("clients did not stop after the end of the run");
       }
     }
-    if (!watchers.isEmpty()) {
-      awaitWatchEvents();
+    if (!watchers.isEmpty() && p.measureStart < p.end) {
+      awaitWatchEvents(p);
     }
     task.cancel(false);
     synchronized (progress) {
@@ -283,11 +356,12 @@ final class LoadRun {
         progressOut.println();
       }
     }
-    stats.collect();
+    p.stats.collect();
   }
 
   /** Waits (bounded by the request timeout) until every measured put reached every watcher. */
-  private void awaitWatchEvents() throws InterruptedException {
+  private void awaitWatchEvents(Phase p) throws InterruptedException {
+    Stats stats = p.stats;
     long deadline = System.nanoTime() + timeoutNanos;
     while (System.nanoTime() < deadline) {
       stats.collect();
@@ -299,9 +373,11 @@ final class LoadRun {
     }
   }
 
-  private BenchResult result(List<BenchEndpoint> targets) {
+  private BenchResult result(Phase p, List<BenchEndpoint> targets) {
+    Stats stats = p.stats;
     long last = stats.lastMeasuredEnd();
-    long elapsed = last == Long.MIN_VALUE ? System.nanoTime() - measureStart : last - measureStart;
+    long elapsed =
+        last == Long.MIN_VALUE ? System.nanoTime() - p.measureStart : last - p.measureStart;
     Map<String, LatencySummary> kinds = new LinkedHashMap<>();
     for (Stats.Kind k : Stats.Kind.values()) {
       LatencySummary s = LatencySummary.of(stats.histogram(k));
@@ -310,7 +386,7 @@ final class LoadRun {
       }
     }
     return new BenchResult(
-        o,
+        p.opts,
         Math.max(0, elapsed),
         LatencySummary.of(stats.requests()),
         kinds,
@@ -337,6 +413,9 @@ final class LoadRun {
 
   /** One client: a loop of requests, one in flight, driven by completions. */
   private final class Client {
+    private final Phase p;
+    private final BenchOptions o;
+    private final Stats stats;
     private final int id;
     private final KVGrpc.KVStub kv;
     private final SplittableRandom random;
@@ -345,7 +424,10 @@ final class LoadRun {
     private long sequence;
     private boolean finished;
 
-    Client(int id, SplittableRandom random) {
+    Client(Phase p, int id, SplittableRandom random) {
+      this.p = p;
+      this.o = p.opts;
+      this.stats = p.stats;
       this.id = id;
       this.kv = KVGrpc.newStub(channels.get(id % o.conns()));
       this.random = random;
@@ -353,7 +435,7 @@ final class LoadRun {
         double perClient = o.clients() * 1e9 / o.rate();
         this.interval = Math.max(1, (long) perClient);
         // Spread the clients' schedules over one interval.
-        this.nextIntended = startNanos + (long) (perClient * id / o.clients());
+        this.nextIntended = p.startNanos + (long) (perClient * id / o.clients());
       } else {
         this.interval = 0;
       }
@@ -365,6 +447,7 @@ final class LoadRun {
         return;
       }
       long now = System.nanoTime();
+      long end = p.end;
       long start;
       if (o.openLoop()) {
         start = nextIntended;
@@ -387,8 +470,8 @@ final class LoadRun {
           return;
         }
       }
-      boolean measured = start >= measureStart;
-      if (measured && remaining != null && remaining.getAndDecrement() <= 0) {
+      boolean measured = start >= p.measureStart;
+      if (measured && p.remaining != null && p.remaining.getAndDecrement() <= 0) {
         finish();
         return;
       }
@@ -406,7 +489,7 @@ final class LoadRun {
     private void finish() {
       if (!finished) {
         finished = true;
-        clientsDone.countDown();
+        p.clientsDone.countDown();
       }
     }
 
@@ -526,6 +609,10 @@ final class LoadRun {
         return;
       }
       long now = System.nanoTime();
+      Phase p = phase;
+      if (p == null) {
+        return; // events of puts from before this run's first phase
+      }
       for (Event e : r.getEventsList()) {
         ByteString v = e.getKv().getValue();
         if (e.getType() != Event.EventType.PUT || v.size() < BenchOptions.TIMESTAMP_BYTES) {
@@ -536,8 +623,8 @@ final class LoadRun {
           sent = (sent << 8) | (v.byteAt(i) & 0xff);
         }
         // Values written by anything but this run's clients carry no send time of ours.
-        if (sent >= startNanos && sent <= now) {
-          stats.success(Stats.Kind.WATCH, sent, now, sent >= measureStart);
+        if (sent >= p.startNanos && sent <= now) {
+          p.stats.success(Stats.Kind.WATCH, sent, now, sent >= p.measureStart);
         }
       }
     }
@@ -558,7 +645,10 @@ final class LoadRun {
 
     private void fail(String label, String detail) {
       failure = detail;
-      stats.failure("watch " + label, System.nanoTime(), true);
+      Phase p = phase;
+      if (p != null) {
+        p.stats.failure("watch " + label, System.nanoTime(), true);
+      }
       created.countDown();
     }
   }
@@ -566,16 +656,22 @@ final class LoadRun {
   /** The live line on the progress stream, once per second. */
   private final class Progress implements Runnable {
     final boolean terminal = System.console() != null;
+    private final Phase p;
     boolean stopped;
     int lines;
     private long lastCompleted;
     private long lastNanos = System.nanoTime();
+
+    Progress(Phase p) {
+      this.p = p;
+    }
 
     @Override
     public synchronized void run() {
       if (stopped || progressOut == null) {
         return;
       }
+      Stats stats = p.stats;
       stats.collect();
       long now = System.nanoTime();
       long completed = stats.completed();
@@ -584,8 +680,8 @@ final class LoadRun {
       lastNanos = now;
       String line =
           Report.progress(
-              now - startNanos,
-              now < measureStart,
+              now - p.startNanos,
+              now < p.measureStart,
               perSecond,
               LatencySummary.of(stats.requests()),
               stats.failed());

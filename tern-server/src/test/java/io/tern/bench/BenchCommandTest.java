@@ -73,6 +73,32 @@ class BenchCommandTest {
   }
 
   @Test
+  void aListOfClientCountsIsOneLevelEachWithAtMostItsClientsAsConnections() {
+    CommandLine cl = new CommandLine(new BenchCommand());
+    cl.parseArgs("put", "--clients", "1,16,64,16", "--conns", "16", "--warmup", "2s");
+    List<BenchOptions> levels = ((BenchCommand) cl.getCommand()).levels();
+    assertEquals(List.of(1, 16, 64, 16), levels.stream().map(BenchOptions::clients).toList());
+    assertEquals(List.of(1, 16, 16, 16), levels.stream().map(BenchOptions::conns).toList());
+    for (BenchOptions level : levels) {
+      assertEquals(Duration.ofSeconds(2), level.warmup());
+      assertEquals(Workload.PUT, level.workload());
+    }
+  }
+
+  @Test
+  void thePrimingLoadMayUseMoreClientsAndConnectionsThanAnyLevel() {
+    CommandLine cl = new CommandLine(new BenchCommand());
+    cl.parseArgs("put", "--clients", "1", "--conns", "16", "--prime-clients", "64");
+    BenchCommand c = (BenchCommand) cl.getCommand();
+    assertEquals(1, c.levels().get(0).conns());
+    assertEquals(64, c.primeLoad().clients());
+    assertEquals(16, c.primeLoad().conns());
+    cl.parseArgs("put", "--clients", "8,32", "--conns", "4");
+    assertEquals(32, c.primeLoad().clients());
+    assertEquals(4, c.primeLoad().conns());
+  }
+
+  @Test
   void durationsTakeUnitsOrBareSeconds() {
     assertEquals(Duration.ofSeconds(10), BenchCommand.parseDuration("--d", "10"));
     assertEquals(Duration.ofMillis(250), BenchCommand.parseDuration("--d", "250ms"));
@@ -91,6 +117,10 @@ class BenchCommandTest {
         List.of(
             List.of("put", "--clients", "0"),
             List.of("put", "--clients", "2", "--conns", "3"),
+            List.of("put", "--clients", "1,2", "--conns", "3"),
+            List.of("put", "--clients", "4,0"),
+            List.of("put", "--prime", "soon"),
+            List.of("put", "--prime-clients", "-1"),
             List.of("put", "--duration", "5s", "--total", "10"),
             List.of("put", "--target", "followers"),
             List.of("mixed", "--consistency", "x"),
