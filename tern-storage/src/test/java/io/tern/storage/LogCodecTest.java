@@ -1,5 +1,6 @@
 package io.tern.storage;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,11 +11,72 @@ import io.tern.raft.core.SnapshotMeta;
 import io.tern.raft.core.quorum.JointConfig;
 import io.tern.raft.core.quorum.MajorityConfig;
 import io.tern.raft.core.tracker.Membership;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
 
 class LogCodecTest {
+  @Test
+  void anEntryPutBatchIsByteForByteWhatRocksDbBuildsAndWritesTheEntries(@TempDir Path dir)
+      throws RocksDBException {
+    RocksDB.loadLibrary();
+    SplittableRandom random = new SplittableRandom(11);
+    List<List<Entry>> runs = new ArrayList<>();
+    long index = 126; // keys and terms cross varint byte boundaries
+    for (int run = 0; run < 4; run++) {
+      List<Entry> entries = new ArrayList<>();
+      for (int i = 0; i < 1 + run * 3; i++) {
+        // value lengths of one, two and three varint bytes
+        byte[] data = new byte[i == 2 ? 20_000 : random.nextInt(300)];
+        random.nextBytes(data);
+        long term = run == 3 ? 1L << 40 : 127 + i;
+        entries.add(new Entry(term, index++, EntryType.values()[i % 2], random.nextLong(), data));
+      }
+      runs.add(entries);
+    }
+    try (Options options = new Options().setCreateIfMissing(true);
+        RocksDB db = RocksDB.open(options, dir.toString());
+        ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
+        ColumnFamilyHandle family =
+            db.createColumnFamily(new ColumnFamilyDescriptor("log".getBytes(UTF_8), cfOptions));
+        WriteBatch defaultFamily = new WriteBatch();
+        WriteBatch otherFamily = new WriteBatch();
+        WriteOptions write = new WriteOptions()) {
+      for (List<Entry> run : runs) {
+        for (Entry e : run) {
+          defaultFamily.put(LogCodec.indexKey(e.index()), LogCodec.encodeEntry(e));
+          otherFamily.put(family, LogCodec.indexKey(e.index()), LogCodec.encodeEntry(e));
+        }
+      }
+      assertThat(LogCodec.entryPutBatch(0, runs)).isEqualTo(defaultFamily.data());
+      assertThat(family.getID()).isNotZero();
+      byte[] ours = LogCodec.entryPutBatch(family.getID(), runs);
+      assertThat(ours).isEqualTo(otherFamily.data());
+      try (WriteBatch batch = new WriteBatch(ours)) {
+        assertThat(batch.count()).isEqualTo(index - 126);
+        db.write(write, batch);
+      }
+      for (List<Entry> run : runs) {
+        for (Entry e : run) {
+          byte[] stored = db.get(family, LogCodec.indexKey(e.index()));
+          assertThat(LogCodec.decodeEntry(e.index(), stored)).isEqualTo(e);
+        }
+      }
+    }
+  }
+
   @Test
   void entriesRoundTrip() {
     SplittableRandom random = new SplittableRandom(7);
