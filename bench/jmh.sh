@@ -10,7 +10,8 @@
 # then 5 x 3 s; SimulatorSpeedBenchmark 5 x 4 s then 5 x 4 s, as the simulator takes ~20 s to
 # warm up (with -wi 3 -w 2s its first measured iterations are several times slower);
 # KvApplyBenchmark (the KV state machine's put apply and single-key range on RocksDB) 3 x 2 s then
-# 5 x 2 s per parameter combination.
+# 5 x 2 s per parameter combination; LogAppendBenchmark (the Raft log's append batch into RocksDB
+# without the fsync: one put call per entry against one array per batch) the same.
 # They pick their own heap (@Fork jvmArgsAppend): CoreThroughputBenchmark runs with -Xms4g
 # -Xmx4g -Xmn3g -XX:G1HeapRegionSize=32m (its never-compacted in-memory log retains ~65 bytes
 # per entry; see the class comment), SimulatorSpeedBenchmark with 1 GiB; passing -jvmArgsAppend
