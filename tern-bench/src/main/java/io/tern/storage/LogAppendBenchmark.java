@@ -2,18 +2,16 @@ package io.tern.storage;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.tern.bench.TempDirs;
 import io.tern.raft.core.Entry;
 import io.tern.raft.core.EntryType;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -107,17 +105,7 @@ public class LogAppendBenchmark {
     db.close();
     familyOptions.close();
     dbOptions.close();
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(LogAppendBenchmark::delete);
-    }
-  }
-
-  private static void delete(Path p) {
-    try {
-      Files.delete(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    TempDirs.deleteRecursively(dir);
   }
 
   /** One batch of the next {@code batch} indexes, built the way the log writer builds it. */
