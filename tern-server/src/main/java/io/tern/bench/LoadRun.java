@@ -81,13 +81,6 @@ final class LoadRun {
   private volatile Phase phase;
 
   /**
-   * @param progressOut where the live line goes once per second, or null for none
-   */
-  LoadRun(BenchOptions options, PrintWriter progressOut) {
-    this(List.of(options), Duration.ZERO, options, progressOut);
-  }
-
-  /**
    * @param levels the levels to measure, in order; they differ only in clients and conns
    * @param prime unmeasured load before the first level (zero for none)
    * @param primeLoad the clients and connections of that load (the rest as the levels')
