@@ -71,6 +71,13 @@ final class KvDatabase implements AutoCloseable {
   final ColumnFamilyHandle leases;
   final ColumnFamilyHandle meta;
 
+  /** RocksDB's ids of the column families above (0 is the default family). */
+  private final int keysId;
+
+  private final int revsId;
+  private final int leasesId;
+  private final int metaId;
+
   /** Not synced: the Raft log is the durable record, and apply is idempotent by applied index. */
   final WriteOptions writeOptions;
 
@@ -97,9 +104,34 @@ final class KvDatabase implements AutoCloseable {
     this.revs = handles.get(2);
     this.leases = handles.get(3);
     this.meta = handles.get(4);
+    this.keysId = keys.getID();
+    this.revsId = revs.getID();
+    this.leasesId = leases.getID();
+    this.metaId = meta.getID();
     this.dbOptions = dbOptions;
     this.familyOptions = familyOptions;
     this.writeOptions = new WriteOptions().setSync(false);
+  }
+
+  /** The default column family (the store keeps nothing in it). */
+  ColumnFamilyHandle defaultFamily() {
+    return handles.get(0);
+  }
+
+  /** RocksDB's id of one of this database's column families, without a native call. */
+  int familyId(ColumnFamilyHandle family) {
+    if (family == keys) {
+      return keysId;
+    } else if (family == revs) {
+      return revsId;
+    } else if (family == leases) {
+      return leasesId;
+    } else if (family == meta) {
+      return metaId;
+    } else if (family == handles.get(0)) {
+      return 0;
+    }
+    throw new IllegalArgumentException("not a column family of " + path);
   }
 
   /** Opens (creating if missing) the database in {@code path}. */

@@ -29,7 +29,6 @@ import java.util.function.Consumer;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
-import org.rocksdb.WriteBatchWithIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -197,7 +196,9 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
       long applied = view.appliedIndex();
       // Consecutive key-value writes share one batch and one database write; every other request
       // (leases, alarms, members, compaction) is written alone, so the in-memory tables it changes
-      // are updated right after its own write, before the next request is applied.
+      // are updated right after its own write, before the next request is applied. A batch opened
+      // by a put keeps its changes in Java (EncodedChanges) and takes only puts; a deletion or
+      // transaction, which reads ranges through the batch, starts an indexed one.
       Batch open = null;
       try {
         for (int i = 0; i < entries.size(); i++) {
@@ -214,7 +215,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
               results[i] = KvException.malformed();
             }
           }
-          if (req != null && !isKeyValueWrite(req) && open != null) {
+          if (req != null && open != null && !open.takes(req)) {
             open.commit(applied);
             open.close();
             open = null;
@@ -224,7 +225,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
             continue;
           }
           if (open == null) {
-            open = new Batch(view);
+            open = new Batch(view, req);
           }
           results[i] = open.apply(req, e.index());
           if (!isKeyValueWrite(req)) {
@@ -258,14 +259,15 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
   }
 
   /**
-   * Entries applied into one indexed batch, written to the database at once with the applied index
-   * of the last; then the in-memory effects run and the revisions' events are published, in order.
+   * Entries applied into one set of {@link Changes}, written to the database at once with the
+   * applied index of the last; then the in-memory effects run and the revisions' events are
+   * published, in order.
    */
   private final class Batch implements AutoCloseable {
     private record Published(long revision, List<Event> events) {}
 
     private final KvDatabase d = db;
-    private final WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
+    private final Changes batch;
     private final ReadOptions readOptions = new ReadOptions();
     private final long beginRevision;
     private long revision;
@@ -274,10 +276,22 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     private final List<Runnable> afterCommit = new ArrayList<>();
     private final List<Published> published = new ArrayList<>();
 
-    Batch(View v) {
+    /** A batch for {@code first} and the requests after it that {@link #takes}. */
+    Batch(View v, InternalRequest first) {
+      this.batch =
+          first.getRequestCase() == InternalRequest.RequestCase.PUT
+              ? new EncodedChanges(d)
+              : new IndexedChanges();
       this.beginRevision = v.revision();
       this.revision = v.revision();
       this.compactRevision = v.compactRevision();
+    }
+
+    /** Whether {@code req} may join this batch. */
+    boolean takes(InternalRequest req) {
+      return isKeyValueWrite(req)
+          && (batch instanceof IndexedChanges
+              || req.getRequestCase() == InternalRequest.RequestCase.PUT);
     }
 
     Object apply(InternalRequest req, long index) {
@@ -324,11 +338,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     }
 
     private void put(ColumnFamilyHandle family, byte[] key, byte[] value) {
-      try {
-        batch.put(family, key, value);
-      } catch (RocksDBException e) {
-        throw new IllegalStateException("cannot add to a write batch", e);
-      }
+      batch.put(family, key, value);
     }
 
     @Override
@@ -340,21 +350,19 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
 
   private void writeAppliedIndex(long index) {
     KvDatabase d = db;
-    try (WriteBatchWithIndex batch = new WriteBatchWithIndex()) {
+    try (EncodedChanges batch = new EncodedChanges(d)) {
       batch.put(d.meta, Meta.APPLIED_INDEX, Codec.longBytes(index));
       View v = view;
       commit(d, batch, new View(index, v.revision(), v.compactRevision()));
-    } catch (RocksDBException e) {
-      throw new IllegalStateException("cannot record applied index " + index, e);
     }
   }
 
-  private void commit(KvDatabase d, WriteBatchWithIndex batch, View next) {
+  private void commit(KvDatabase d, Changes batch, View next) {
     if (next.compactRevision() > compacting) {
       compacting = next.compactRevision();
     }
     try {
-      d.db.write(d.writeOptions, batch);
+      batch.write(d);
     } catch (RocksDBException e) {
       throw new IllegalStateException(
           "cannot write applied index " + next.appliedIndex() + " to " + d.path, e);

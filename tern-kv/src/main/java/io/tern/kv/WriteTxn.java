@@ -8,15 +8,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.rocksdb.ReadOptions;
-import org.rocksdb.RocksDBException;
-import org.rocksdb.WriteBatchWithIndex;
 
 /**
- * The changes one log entry makes, added to an indexed batch (possibly shared with the entries
- * applied before it in the same apply step) so later operations read earlier ones. Nothing reaches
- * the database until the caller writes the batch; a refused request {@link #discard()}s its own
- * changes (the batch rolls back to the save point taken when this transaction began), and an
- * accepted one is {@link #accept()}ed. Apply thread only.
+ * The changes one log entry makes, added to the {@link Changes} of its apply step (possibly shared
+ * with the entries applied before it) so later operations read earlier ones. Nothing reaches the
+ * database until the caller writes the changes; a refused request {@link #discard()}s its own (the
+ * changes roll back to the save point taken when this transaction began), and an accepted one is
+ * {@link #accept()}ed. Apply thread only.
  *
  * <p>All changes share the main revision {@code begin + 1}, numbered by sub revision in order.
  */
@@ -25,7 +23,7 @@ final class WriteTxn {
   private final long begin;
   private final long compactRevision;
   private final ReadOptions readOptions;
-  private final WriteBatchWithIndex batch;
+  private final Changes batch;
   private final LatestVersions latest;
   private final List<Event> events = new ArrayList<>();
   private final List<Runnable> afterCommit = new ArrayList<>();
@@ -44,7 +42,7 @@ final class WriteTxn {
       KvDatabase db,
       long begin,
       long compactRevision,
-      WriteBatchWithIndex batch,
+      Changes batch,
       ReadOptions readOptions,
       LatestVersions latest) {
     this.db = db;
@@ -88,22 +86,22 @@ final class WriteTxn {
     return events;
   }
 
-  WriteBatchWithIndex batch() {
-    return batch;
-  }
-
   /** The store as this entry has changed it so far. */
   MvccView view() {
-    return new MvccView(db, Source.overlay(db, batch, readOptions), revision(), compactRevision());
+    return new MvccView(db, batch.source(db, readOptions), revision(), compactRevision());
   }
 
   /**
-   * The key's newest version as this entry sees it (its own writes, then the apply thread's memory
-   * of recent keys, then the store through the batch), or null if it does not exist.
+   * The key's newest version as this entry sees it (its own writes, then its apply step's, then the
+   * apply thread's memory of recent keys, then the store through the step's changes), or null if it
+   * does not exist.
    */
   MvccView.Version current(ByteString key) {
     if (written.containsKey(key)) {
       return written.get(key);
+    }
+    if (batch.holds(key)) {
+      return batch.newest(key);
     }
     LatestVersions.Newest known = latest.lookup(key);
     if (known != null) {
@@ -216,28 +214,16 @@ final class WriteTxn {
   }
 
   void put(org.rocksdb.ColumnFamilyHandle family, byte[] key, byte[] value) {
-    try {
-      batch.put(family, key, value);
-    } catch (RocksDBException e) {
-      throw new IllegalStateException("cannot add to a write batch", e);
-    }
+    batch.put(family, key, value);
   }
 
   void delete(org.rocksdb.ColumnFamilyHandle family, byte[] key) {
-    try {
-      batch.delete(family, key);
-    } catch (RocksDBException e) {
-      throw new IllegalStateException("cannot add to a write batch", e);
-    }
+    batch.delete(family, key);
   }
 
   /** Drops every change, event and pending action of this entry: the request is refused. */
   void discard() {
-    try {
-      batch.rollbackToSavePoint();
-    } catch (RocksDBException e) {
-      throw new IllegalStateException("cannot roll back a write batch", e);
-    }
+    batch.rollbackToSavePoint();
     savePoint = false;
     events.clear();
     afterCommit.clear();
@@ -251,13 +237,10 @@ final class WriteTxn {
    */
   void accept() {
     if (savePoint) {
-      try {
-        batch.popSavePoint();
-      } catch (RocksDBException e) {
-        throw new IllegalStateException("cannot drop a save point of a write batch", e);
-      }
+      batch.popSavePoint();
       savePoint = false;
     }
+    batch.accepted(written);
     for (Map.Entry<ByteString, MvccView.Version> e : written.entrySet()) {
       latest.remember(e.getKey(), e.getValue(), revision());
     }

@@ -193,7 +193,8 @@ class DurabilityTest {
     KvOptions tinyCache = KvOptions.builder().keyCacheBytes(600).build();
     try (KvStateMachine a = KvStateMachine.open(dir.resolve("a"), uncached);
         KvStateMachine b = KvStateMachine.open(dir.resolve("b"), KvOptions.defaults());
-        KvStateMachine c = KvStateMachine.open(dir.resolve("c"), tinyCache)) {
+        KvStateMachine c = KvStateMachine.open(dir.resolve("c"), tinyCache);
+        KvStateMachine e = KvStateMachine.open(dir.resolve("d"), uncached)) {
       Object[] ra = applyInBatches(a, log, 1);
       List<Object> rb = new ArrayList<>();
       Random sizes = new Random(11);
@@ -203,15 +204,18 @@ class DurabilityTest {
         i += n;
       }
       Object[] rc = applyInBatches(c, log, 17);
+      // Without the key cache, a put finds a key an earlier put of its batch wrote in the batch.
+      Object[] rd = applyInBatches(e, log, 23);
       for (int i = 0; i < ra.length; i++) {
         assertThat(describe(rb.get(i))).as("entry %d, batched", i).isEqualTo(describe(ra[i]));
         assertThat(describe(rc[i])).as("entry %d, tiny cache", i).isEqualTo(describe(ra[i]));
+        assertThat(describe(rd[i])).as("entry %d, batched uncached", i).isEqualTo(describe(ra[i]));
       }
       // Both kinds of refusal happened, also inside transactions that had written a key first.
       assertThat(java.util.Arrays.stream(ra).map(DurabilityTest::describe))
           .anyMatch(d -> d.contains("requested lease not found"))
           .anyMatch(d -> d.contains("key not found"));
-      for (KvStateMachine other : List.of(b, c)) {
+      for (KvStateMachine other : List.of(b, c, e)) {
         assertThat(other.revision()).isEqualTo(a.revision()).isGreaterThan(300);
         assertThat(other.appliedIndex()).isEqualTo(a.appliedIndex()).isEqualTo(log.size());
         assertThat(other.hashKv(0)).isEqualTo(a.hashKv(0));
