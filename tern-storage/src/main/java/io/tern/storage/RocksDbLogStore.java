@@ -192,7 +192,12 @@ public final class RocksDbLogStore implements LogStore, AutoCloseable {
             .setParanoidChecks(true)
             .setWalRecoveryMode(WALRecoveryMode.TolerateCorruptedTailRecords)
             .setMaxTotalWalSize(128L << 20)
-            .setDbWriteBufferSize(64L << 20) // memtables of all families together
+            // Memtables of all families together. A member's resident memory must stay under 512
+            // MB: a JVM heap of up to 256 MB plus ~115 MB of the JVM's own (G1's structures, code,
+            // metaspace), the KV store's 32 MiB of memtables and 32 MiB block cache, and these.
+            // At 64 MiB a member under a long backlog reached 513 MB; log entries are transient
+            // (deleted once a snapshot covers them), so 32 MiB of recent ones in memory is enough.
+            .setDbWriteBufferSize(32L << 20)
             .setInfoLogLevel(InfoLogLevel.WARN_LEVEL)
             .setKeepLogFileNum(4)
             .setMaxLogFileSize(16L << 20);
