@@ -7,7 +7,6 @@ import io.tern.raft.core.SnapshotMeta;
 import io.tern.raft.core.tracker.Membership;
 import io.tern.raft.core.tracker.MembershipCodec;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -86,45 +85,28 @@ final class LogCodec {
 
   // ------------------------------------------------------------ RocksDB write batches
 
-  /** RocksDB's WriteBatch header: sequence number (fixed64), record count (fixed32). */
-  private static final int BATCH_HEADER_BYTES = 12;
-
-  /** RocksDB's record tags for a put to the default column family and to another one. */
-  private static final byte TAG_PUT = 0x1;
-
-  private static final byte TAG_FAMILY_PUT = 0x5;
-
   /**
-   * The serialized form of a RocksDB {@code WriteBatch} (what {@code WriteBatch.data()} returns)
-   * that puts every entry of {@code runs}, in order, under its index key into the column family
-   * {@code familyId}: the whole batch crosses into RocksDB in one call, and its values are encoded
-   * straight into the one array. The format is RocksDB's documented write-batch encoding (header,
-   * then per record a tag, the family id, and length-prefixed key and value, little-endian
-   * integers); {@code LogCodecTest} checks it byte for byte against RocksDB's own.
+   * The serialized form of a RocksDB {@code WriteBatch} ({@link WriteBatchFormat}) that puts every
+   * entry of {@code runs}, in order, under its index key into the column family {@code familyId}:
+   * the whole batch crosses into RocksDB in one call, and its values are encoded straight into the
+   * one array. {@code LogCodecTest} checks it byte for byte against RocksDB's own.
    */
   static byte[] entryPutBatch(int familyId, List<List<Entry>> runs) {
-    int size = BATCH_HEADER_BYTES;
+    int size = WriteBatchFormat.HEADER_BYTES;
     int count = 0;
-    int familyBytes = familyId == 0 ? 0 : varLongSize(familyId);
     for (List<Entry> run : runs) {
       for (Entry e : run) {
-        int value = entryBytes(e);
-        size += 1 + familyBytes + 1 + KEY_BYTES + varLongSize(value) + value;
+        size += WriteBatchFormat.recordBytes(familyId, KEY_BYTES, entryBytes(e));
         count++;
       }
     }
     ByteBuffer b = ByteBuffer.allocate(size);
-    b.order(ByteOrder.LITTLE_ENDIAN).putLong(0).putInt(count).order(ByteOrder.BIG_ENDIAN);
+    WriteBatchFormat.putHeader(b, count);
     for (List<Entry> run : runs) {
       for (Entry e : run) {
-        if (familyId == 0) {
-          b.put(TAG_PUT);
-        } else {
-          b.put(TAG_FAMILY_PUT);
-          putVarLong(b, familyId);
-        }
-        b.put((byte) KEY_BYTES).putLong(e.index());
-        putVarLong(b, entryBytes(e));
+        WriteBatchFormat.putRecordStart(b, familyId, true, KEY_BYTES);
+        b.putLong(e.index());
+        WriteBatchFormat.putLength(b, entryBytes(e));
         putEntry(b, e);
       }
     }
@@ -300,7 +282,7 @@ final class LogCodec {
     return n;
   }
 
-  private static void putVarLong(ByteBuffer b, long v) {
+  static void putVarLong(ByteBuffer b, long v) {
     while ((v & ~0x7FL) != 0) {
       b.put((byte) ((v & 0x7F) | 0x80));
       v >>>= 7;
