@@ -78,7 +78,14 @@ final class KvDatabase implements AutoCloseable {
   private final int leasesId;
   private final int metaId;
 
-  /** Not synced: the Raft log is the durable record, and apply is idempotent by applied index. */
+  /**
+   * Writes skip RocksDB's write-ahead log: the Raft log is the store's. A write lives in the
+   * memtables until a flush, and every flush writes all column families at once (atomic flush), so
+   * the files on disk always hold the state after some applied index, recorded in {@code meta} with
+   * the data it produced. A crash loses at most the memtables; on restart the Raft node applies the
+   * entries after that index again from its log. The log keeps them: it is compacted only up to a
+   * snapshot, and a snapshot's checkpoint flushes the memtables first.
+   */
   final WriteOptions writeOptions;
 
   /** Plain reads of the latest state (no snapshot); shared by every reader. */
@@ -110,7 +117,7 @@ final class KvDatabase implements AutoCloseable {
     this.metaId = meta.getID();
     this.dbOptions = dbOptions;
     this.familyOptions = familyOptions;
-    this.writeOptions = new WriteOptions().setSync(false);
+    this.writeOptions = new WriteOptions().setDisableWAL(true);
   }
 
   /** The default column family (the store keeps nothing in it). */
@@ -134,17 +141,21 @@ final class KvDatabase implements AutoCloseable {
     throw new IllegalArgumentException("not a column family of " + path);
   }
 
-  /** Opens (creating if missing) the database in {@code path}. */
-  static KvDatabase open(Path path) throws IOException {
+  /**
+   * Opens (creating if missing) the database in {@code path}, its memtables (all column families)
+   * limited to {@code memtableBytes}.
+   */
+  static KvDatabase open(Path path, long memtableBytes) throws IOException {
     Files.createDirectories(path);
     DBOptions dbOptions =
         new DBOptions()
             .setCreateIfMissing(true)
             .setCreateMissingColumnFamilies(true)
             .setParanoidChecks(true)
+            // Writes skip the WAL (see writeOptions); a WAL left by an earlier version is replayed.
             .setWalRecoveryMode(WALRecoveryMode.PointInTimeRecovery)
-            .setMaxTotalWalSize(64L << 20)
-            .setDbWriteBufferSize(32L << 20) // memtables of all families together
+            .setAtomicFlush(true)
+            .setDbWriteBufferSize(memtableBytes) // memtables of all families together
             .setInfoLogLevel(InfoLogLevel.WARN_LEVEL)
             .setKeepLogFileNum(4)
             .setMaxLogFileSize(16L << 20);
@@ -153,6 +164,8 @@ final class KvDatabase implements AutoCloseable {
     LRUCache blockCache = new LRUCache(BLOCK_CACHE_BYTES);
     ColumnFamilyOptions familyOptions =
         new ColumnFamilyOptions()
+            // One family may fill the whole budget; its memtable grows in blocks of an eighth.
+            .setWriteBufferSize(memtableBytes)
             .setCompressionType(CompressionType.LZ4_COMPRESSION)
             .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(blockCache));
     List<ColumnFamilyDescriptor> families =

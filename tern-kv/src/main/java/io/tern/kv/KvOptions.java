@@ -22,11 +22,18 @@ public final class KvOptions {
   /** Default of {@link #keyCacheBytes()}. */
   public static final long DEFAULT_KEY_CACHE_BYTES = 32L << 20;
 
+  /** Default of {@link #memtableBytes()}. */
+  public static final long DEFAULT_MEMTABLE_BYTES = 32L << 20;
+
+  /** Smallest {@link #memtableBytes()}. */
+  public static final long MIN_MEMTABLE_BYTES = 1L << 20;
+
   private final long quotaBackendBytes;
   private final int maxTxnOps;
   private final int maxRequestBytes;
   private final LongSupplier nanoClock;
   private final long keyCacheBytes;
+  private final long memtableBytes;
 
   private KvOptions(Builder b) {
     this.quotaBackendBytes =
@@ -35,6 +42,7 @@ public final class KvOptions {
     this.maxRequestBytes = b.maxRequestBytes;
     this.nanoClock = b.nanoClock;
     this.keyCacheBytes = b.keyCacheBytes;
+    this.memtableBytes = b.memtableBytes;
   }
 
   public static Builder builder() {
@@ -77,9 +85,20 @@ public final class KvOptions {
     return keyCacheBytes;
   }
 
+  /**
+   * Memory (bytes) of the store's RocksDB memtables, all column families together; when they fill,
+   * all are flushed to disk at once. The store writes no log of its own (the Raft log is its
+   * write-ahead log), so this also bounds what a crash makes the member apply again from the Raft
+   * log. Default 32 MiB, at least 1 MiB.
+   */
+  public long memtableBytes() {
+    return memtableBytes;
+  }
+
   public Builder toBuilder() {
     return new Builder()
         .keyCacheBytes(keyCacheBytes)
+        .memtableBytes(memtableBytes)
         .quotaBackendBytes(quotaBackendBytes)
         .maxTxnOps(maxTxnOps)
         .maxRequestBytes(maxRequestBytes)
@@ -96,6 +115,8 @@ public final class KvOptions {
         + maxRequestBytes
         + ", keyCacheBytes="
         + keyCacheBytes
+        + ", memtableBytes="
+        + memtableBytes
         + "}";
   }
 
@@ -105,8 +126,15 @@ public final class KvOptions {
     private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
     private LongSupplier nanoClock = System::nanoTime;
     private long keyCacheBytes = DEFAULT_KEY_CACHE_BYTES;
+    private long memtableBytes = DEFAULT_MEMTABLE_BYTES;
 
     private Builder() {}
+
+    /** Bytes, at least {@link #MIN_MEMTABLE_BYTES}. */
+    public Builder memtableBytes(long bytes) {
+      this.memtableBytes = bytes;
+      return this;
+    }
 
     /** Bytes; 0 disables the cache. */
     public Builder keyCacheBytes(long bytes) {
@@ -144,6 +172,10 @@ public final class KvOptions {
       }
       if (keyCacheBytes < 0) {
         throw new IllegalArgumentException("keyCacheBytes < 0: " + keyCacheBytes);
+      }
+      if (memtableBytes < MIN_MEMTABLE_BYTES) {
+        throw new IllegalArgumentException(
+            "memtableBytes < " + MIN_MEMTABLE_BYTES + ": " + memtableBytes);
       }
       if (maxTxnOps < 1) {
         throw new IllegalArgumentException("maxTxnOps < 1: " + maxTxnOps);

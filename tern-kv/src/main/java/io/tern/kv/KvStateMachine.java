@@ -39,9 +39,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>Apply.</b> Each committed entry with data holds one {@link InternalRequest}; its result is
  * the etcd response (with {@code header.revision}), the {@link MemberAttributes} or {@link Boolean}
  * of a member operation, or a {@link KvException} when the request is refused, in which case none
- * of it is applied. Each entry's changes and its index are written in one RocksDB batch (not
- * synced: the Raft log is the durable record, and entries at or below the stored applied index are
- * skipped, so replaying the log after a crash applies each entry exactly once). Apply reads nothing
+ * of it is applied. Each entry's changes and its index are written in one RocksDB batch, to the
+ * memtables only: the Raft log is the durable record (the store's write-ahead log, see {@link
+ * KvDatabase#writeOptions}), and entries at or below the stored applied index are skipped, so
+ * replaying the log after a crash applies each entry exactly once. Apply reads nothing
  * member-local; the clock only sets the in-memory lease expiries.
  *
  * <p><b>Concurrency.</b> One apply thread writes ({@link #apply}, {@link #snapshot}, {@link
@@ -92,6 +93,11 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
   private volatile Consumer<List<MemberAttributes>> memberListener = members -> {};
   private boolean closed; // guarded by lifecycle
 
+  /** The live database, for tests in this package. */
+  KvDatabase database() {
+    return db;
+  }
+
   private KvStateMachine(Path dir, KvOptions options, KvDatabase db) {
     this.dir = dir;
     this.options = options;
@@ -103,8 +109,10 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
   }
 
   /**
-   * Opens the store in {@code dir} (created if missing), recovering everything an earlier
-   * incarnation wrote.
+   * Opens the store in {@code dir} (created if missing) as an earlier incarnation left it on disk:
+   * after a clean close, everything it applied; after a crash, the state after some earlier entry
+   * (see {@link #appliedIndex()}), which the Raft node catches up by applying the entries after it
+   * again.
    *
    * @throws UncheckedIOException if the directory or database cannot be opened
    */
@@ -113,7 +121,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     try {
       Path live = KvDatabase.live(dir);
       KvDatabase.removeStale(dir, live);
-      KvDatabase db = KvDatabase.open(live);
+      KvDatabase db = KvDatabase.open(live, options.memtableBytes());
       KvStateMachine sm;
       try {
         sm = new KvStateMachine(dir, options, db);
@@ -435,7 +443,7 @@ public final class KvStateMachine implements StateMachine, AutoCloseable {
     Meta.Loaded loaded;
     try {
       SnapshotFiles.read(data, target);
-      fresh = KvDatabase.open(target);
+      fresh = KvDatabase.open(target, options.memtableBytes());
       loaded = Meta.load(fresh);
       if (loaded.appliedIndex() != meta.index()) {
         throw new IOException(

@@ -30,7 +30,7 @@ class EncodedChangesTest {
    */
   @Test
   void encodesRocksDbsBatchFormat() throws Exception {
-    try (KvDatabase db = KvDatabase.open(dir.resolve("db"));
+    try (KvDatabase db = KvDatabase.open(dir.resolve("db"), KvOptions.DEFAULT_MEMTABLE_BYTES);
         EncodedChanges changes = new EncodedChanges(db);
         WriteBatch expected = new WriteBatch()) {
       ColumnFamilyHandle dflt = db.defaultFamily();
@@ -59,7 +59,7 @@ class EncodedChangesTest {
   /** Of a key written twice in one batch, the later write wins. */
   @Test
   void theLaterWriteOfAKeyWins() throws Exception {
-    try (KvDatabase db = KvDatabase.open(dir.resolve("db"))) {
+    try (KvDatabase db = KvDatabase.open(dir.resolve("db"), KvOptions.DEFAULT_MEMTABLE_BYTES)) {
       try (EncodedChanges changes = new EncodedChanges(db)) {
         changes.put(db.leases, b("k"), b("first"));
         changes.put(db.leases, b("a"), b("other"));
@@ -76,7 +76,7 @@ class EncodedChangesTest {
 
   @Test
   void rollingBackDropsOnlyWhatCameAfterTheSavePoint() throws Exception {
-    try (KvDatabase db = KvDatabase.open(dir.resolve("db"))) {
+    try (KvDatabase db = KvDatabase.open(dir.resolve("db"), KvOptions.DEFAULT_MEMTABLE_BYTES)) {
       try (EncodedChanges changes = new EncodedChanges(db)) {
         changes.put(db.keys, b("kept"), b("1"));
         changes.setSavePoint();
@@ -100,8 +100,8 @@ class EncodedChangesTest {
 
   @Test
   void aHandleOfAnotherDatabaseIsRefused() throws Exception {
-    try (KvDatabase db = KvDatabase.open(dir.resolve("a"));
-        KvDatabase other = KvDatabase.open(dir.resolve("b"));
+    try (KvDatabase db = KvDatabase.open(dir.resolve("a"), KvOptions.DEFAULT_MEMTABLE_BYTES);
+        KvDatabase other = KvDatabase.open(dir.resolve("b"), KvOptions.DEFAULT_MEMTABLE_BYTES);
         EncodedChanges changes = new EncodedChanges(db)) {
       assertThatThrownBy(() -> changes.put(other.keys, b("k"), b("v")))
           .isInstanceOf(IllegalArgumentException.class);
