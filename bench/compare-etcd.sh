@@ -4,8 +4,10 @@
 # For each run and each system, one system at a time: a fresh 3-member cluster on loopback (each
 # member its own data directory under a temp dir, fsync on: etcd's defaults, Tern's defaults),
 # then `tern bench` for every workload at every client count (8-byte keys, 256-byte values by
-# default), sampling each member's resident memory (VmRSS) meanwhile. At the end: one Markdown
-# table with both systems and the Tern/etcd ratios (medians over the runs), and in the results
+# default), sampling each member's resident memory (VmRSS), CPU time and bytes written to storage
+# meanwhile. At the end: one Markdown table with both systems and the Tern/etcd ratios (medians
+# over the runs), a second with what one request cost the members (CPU µs and KB written, over each
+# level's measured window; steadier than throughput on a noisy machine), and in the results
 # directory the raw results (raw.jsonl, raw.csv), the medians (summary.csv) and chart.png
 # (throughput and p99 against the client count). Results: bench/RESULTS.md.
 #
@@ -225,18 +227,44 @@ stop_cluster() {
   MEMBER_PIDS=()
 }
 
-# Largest VmRSS (KiB) of any member, written to $1 after every sample.
-sample_rss() {
-  local out=$1 max=0 kb p
-  shift
+# Largest VmRSS (KiB) of any member, written to $1 after every sample; and to $2 one line per
+# sample: wall-clock milliseconds, the members' CPU time so far (clock ticks, user + system) and
+# the bytes they have had written to storage (write_bytes of /proc/<pid>/io).
+sample_members() {
+  local out=$1 usage=$2 max=0 kb p ticks bytes t v
+  shift 2
   while :; do
+    ticks=0 bytes=0
+    t=$(date +%s%3N)
     for p in "$@"; do
       kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
       [[ -n $kb ]] && ((kb > max)) && max=$kb
+      v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)
+      ticks=$((ticks + ${v:-0}))
+      v=$(awk '/^write_bytes:/ {print $2}' "/proc/$p/io" 2>/dev/null || true)
+      bytes=$((bytes + ${v:-0}))
     done
     echo "$max" >"$out.tmp" && mv "$out.tmp" "$out"
+    echo "$t $ticks $bytes" >>"$usage"
     sleep 0.5
   done
+}
+
+# The members' cores, CPU µs and KB written per request over one level's measured window, from
+# the samples in $1 and that level's tern bench JSON line in $2: a JSON object (nulls when fewer
+# than two samples fall in the window).
+usage_per_op() {
+  local from to ops
+  from=$(jq -r '.measuredFromEpochMs' <<<"$2")
+  to=$(jq -r '.measuredFromEpochMs + .elapsedSeconds * 1000 | floor' <<<"$2")
+  ops=$(jq -r '.opsPerSecond' <<<"$2")
+  awk -v from="$from" -v to="$to" -v ops="$ops" -v hz="$(getconf CLK_TCK)" '
+    $1 >= from && $1 <= to { if (!n++) { t0 = $1; c0 = $2; b0 = $3 } t1 = $1; c1 = $2; b1 = $3 }
+    END {
+      if (n < 2 || t1 <= t0 || ops <= 0) { print "{\"memberCores\":null,\"cpuUsPerOp\":null,\"writeKbPerOp\":null}"; exit }
+      s = (t1 - t0) / 1000; cores = (c1 - c0) / hz / s
+      printf "{\"memberCores\":%.3f,\"cpuUsPerOp\":%.1f,\"writeKbPerOp\":%.2f}\n", cores, cores * 1e6 / ops, (b1 - b0) / 1024 / s / ops
+    }' "$1"
 }
 
 # --- the runs ------------------------------------------------------------------------------------
@@ -278,7 +306,8 @@ for ((run = 1; run <= RUNS; run++)); do
       tag=$sys-run$run-$w
       rss=$WORK/$tag.rss
       echo 0 >"$rss"
-      sample_rss "$rss" "${MEMBER_PIDS[@]}" &
+      : >"$WORK/$tag.usage"
+      sample_members "$rss" "$WORK/$tag.usage" "${MEMBER_PIDS[@]}" &
       SAMPLER_PID=$!
       echo "  $w: priming ${PRIME} s at 64 clients, then clients $CLIENTS" >&2
       status=0
@@ -291,12 +320,15 @@ for ((run = 1; run <= RUNS; run++)); do
         echo "  $w: tern bench failed (exit $status): $(tail -1 "$WORK/logs/$tag.bench.log")" >&2
         continue
       fi
-      jq -c --arg system "$sys" --argjson run "$run" --argjson rss "$rss_mb" \
-        '{system: $system, run: $run, workload, clients, conns, ops, opsPerSecond,
-          p50: .latencyMs.p50, p90: .latencyMs.p90, p99: .latencyMs.p99,
-          p999: .latencyMs["p99.9"], max: .latencyMs.max, errorCount, errors,
-          maxRssMb: $rss}' "$WORK/$tag.json" | tee -a "$RAW" |
-        jq -r '"  \(.workload) x \(.clients): \(.opsPerSecond | round) ops/s, p50 \(.p50) ms, p99 \(.p99) ms, \(.errorCount) errors, max member RSS \(.maxRssMb) MB"' >&2
+      while IFS= read -r line; do
+        jq -c --arg system "$sys" --argjson run "$run" --argjson rss "$rss_mb" \
+          --argjson usage "$(usage_per_op "$WORK/$tag.usage" "$line")" \
+          '{system: $system, run: $run, workload, clients, conns, ops, opsPerSecond,
+            p50: .latencyMs.p50, p90: .latencyMs.p90, p99: .latencyMs.p99,
+            p999: .latencyMs["p99.9"], max: .latencyMs.max, errorCount, errors,
+            maxRssMb: $rss} + $usage' <<<"$line" | tee -a "$RAW" |
+          jq -r '"  \(.workload) x \(.clients): \(.opsPerSecond | round) ops/s, p50 \(.p50) ms, p99 \(.p99) ms, \(.errorCount) errors, max member RSS \(.maxRssMb) MB, members \(.memberCores) cores, \(.cpuUsPerOp) µs CPU and \(.writeKbPerOp) KB written per request"' >&2
+      done < <(jq -c . "$WORK/$tag.json")
     done
     stop_cluster
   done
@@ -305,9 +337,10 @@ fi # the runs
 
 # --- report --------------------------------------------------------------------------------------
 jq -r '["system","run","workload","clients","conns","ops","ops_per_s","p50_ms","p90_ms","p99_ms",
-        "p999_ms","max_ms","errors","max_rss_mb"],
+        "p999_ms","max_ms","errors","max_rss_mb","member_cores","cpu_us_per_op","write_kb_per_op"],
        (.[] | [.system,.run,.workload,.clients,.conns,.ops,.opsPerSecond,.p50,.p90,.p99,.p999,.max,
-               .errorCount,.maxRssMb]) | @csv' --slurp "$RAW" >"$RESULTS/raw.csv"
+               .errorCount,.maxRssMb,.memberCores,.cpuUsPerOp,.writeKbPerOp]) | @csv' \
+  --slurp "$RAW" >"$RESULTS/raw.csv"
 
 # Medians over the runs per system, workload and client count (RSS: the largest of the runs).
 jq --slurp '
@@ -317,10 +350,15 @@ jq --slurp '
   group_by([.system, .workload, .clients]) | map({
     system: .[0].system, workload: .[0].workload, clients: .[0].clients, runs: length,
     opsPerSecond: (map(.opsPerSecond) | median), p50: (map(.p50) | median),
-    p99: (map(.p99) | median), errors: (map(.errorCount) | add), maxRssMb: (map(.maxRssMb) | max)})
+    p99: (map(.p99) | median), errors: (map(.errorCount) | add), maxRssMb: (map(.maxRssMb) | max),
+    memberCores: (map(.memberCores // empty) | median),
+    cpuUsPerOp: (map(.cpuUsPerOp // empty) | median),
+    writeKbPerOp: (map(.writeKbPerOp // empty) | median)})
 ' "$RAW" >"$RESULTS/summary.json"
-jq -r '["system","workload","clients","runs","ops_per_s","p50_ms","p99_ms","errors","max_rss_mb"],
-       (.[] | [.system,.workload,.clients,.runs,.opsPerSecond,.p50,.p99,.errors,.maxRssMb]) | @csv' \
+jq -r '["system","workload","clients","runs","ops_per_s","p50_ms","p99_ms","errors","max_rss_mb",
+        "member_cores","cpu_us_per_op","write_kb_per_op"],
+       (.[] | [.system,.workload,.clients,.runs,.opsPerSecond,.p50,.p99,.errors,.maxRssMb,
+               .memberCores,.cpuUsPerOp,.writeKbPerOp]) | @csv' \
   "$RESULTS/summary.json" >"$RESULTS/summary.csv"
 
 # One row per workload and client count, in the order run.
@@ -342,6 +380,26 @@ jq -r '["system","workload","clients","runs","ops_per_s","p50_ms","p99_ms","erro
           + " | \($t.opsPerSecond | n) | \($t.p50 | ms) | \($t.p99 | ms) | \($t.maxRssMb // "-")"
           + " | \(ratio($t.opsPerSecond; $e.opsPerSecond)) | \(ratio($t.p99; $e.p99))"
           + " | \($e.errors // "-")/\($t.errors // "-") |"
+          end' "$RESULTS/summary.json"
+    done
+  done
+  # What each request cost the three members together: CPU (the load generator's excluded) and
+  # bytes written to storage, over the measured window. Steadier than throughput on a noisy VM.
+  echo
+  echo "| workload | clients | etcd member cores | etcd CPU µs/op | etcd KB written/op | Tern member cores | Tern CPU µs/op | Tern KB written/op | CPU/op Tern/etcd |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for w in "${WORKLOAD_LIST[@]}"; do
+    for c in "${CLIENT_LIST[@]}"; do
+      jq -r --arg w "$w" --argjson c "$c" '
+        def row($s): (map(select(.system == $s and .workload == $w and .clients == $c)) | .[0]);
+        def f($d): if . == null then "-" else (. * $d | round / $d | tostring) end;
+        def ratio($a; $b): if $a == null or $b == null or $b == 0 then "-"
+          else ($a / $b * 100 | round / 100 | tostring) + "x" end;
+        row("etcd") as $e | row("tern") as $t
+        | if $e == null and $t == null then empty else
+          "| \($w) | \($c) | \($e.memberCores | f(100)) | \($e.cpuUsPerOp | f(1)) | \($e.writeKbPerOp | f(100))"
+          + " | \($t.memberCores | f(100)) | \($t.cpuUsPerOp | f(1)) | \($t.writeKbPerOp | f(100))"
+          + " | \(ratio($t.cpuUsPerOp; $e.cpuUsPerOp)) |"
           end' "$RESULTS/summary.json"
     done
   done

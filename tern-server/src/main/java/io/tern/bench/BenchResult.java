@@ -12,6 +12,9 @@ import java.util.SortedMap;
  * @param errors measured failures by status (watch stream failures prefixed "watch ")
  * @param unsent open-loop requests not sent by the end of the run because it fell behind
  * @param endpoints the endpoints actually used (the leader alone with --target leader)
+ * @param measuredFromEpochMillis wall-clock time measurement started (milliseconds since the
+ *     epoch), so that samples other tools take of the servers (CPU, disk) can be matched to the
+ *     window
  */
 public record BenchResult(
     BenchOptions options,
@@ -20,7 +23,8 @@ public record BenchResult(
     Map<String, LatencySummary> kinds,
     SortedMap<String, Long> errors,
     long unsent,
-    String endpoints) {
+    String endpoints,
+    long measuredFromEpochMillis) {
 
   public long errorCount() {
     return errors.values().stream().mapToLong(Long::longValue).sum();

@@ -294,6 +294,7 @@ final class LoadRun {
     final Stats stats = new Stats();
     final long startNanos;
     final long measureStart;
+    final long measureStartEpochMillis;
     final long end;
     final AtomicLong remaining;
     final CountDownLatch clientsDone;
@@ -306,6 +307,7 @@ final class LoadRun {
       this.opts = opts;
       this.startNanos = System.nanoTime();
       this.measureStart = startNanos + warmup.toNanos();
+      this.measureStartEpochMillis = System.currentTimeMillis() + warmup.toMillis();
       if (unmeasured) {
         this.end = measureStart;
         this.remaining = null;
@@ -385,7 +387,8 @@ final class LoadRun {
         kinds,
         stats.errors(),
         stats.unsent(),
-        targets.stream().map(BenchEndpoint::toString).collect(Collectors.joining(",")));
+        targets.stream().map(BenchEndpoint::toString).collect(Collectors.joining(",")),
+        p.measureStartEpochMillis);
   }
 
   private void close() {

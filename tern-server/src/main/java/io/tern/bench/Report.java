@@ -128,6 +128,7 @@ final class Report {
     field(sb, "keySpace", Long.toString(o.keySpace()));
     field(sb, "rate", number(o.rate()));
     field(sb, "warmupSeconds", number(o.warmup().toNanos() / 1e9));
+    field(sb, "measuredFromEpochMs", Long.toString(r.measuredFromEpochMillis()));
     field(sb, "elapsedSeconds", number(r.elapsedNanos() / 1e9));
     field(sb, "ops", Long.toString(r.requests().count()));
     field(sb, "opsPerSecond", number(r.opsPerSecond()));

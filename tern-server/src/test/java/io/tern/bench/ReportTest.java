@@ -29,7 +29,14 @@ class ReportTest {
     TreeMap<String, Long> errors =
         new TreeMap<>(Map.of("UNAVAILABLE", 1L, "DEADLINE_EXCEEDED", 1L));
     return new BenchResult(
-        o, 2_000_000_000L, LatencySummary.of(puts), kinds, errors, 0, "127.0.0.1:2379");
+        o,
+        2_000_000_000L,
+        LatencySummary.of(puts),
+        kinds,
+        errors,
+        0,
+        "127.0.0.1:2379",
+        1_764_000_000_123L);
   }
 
   private static BenchOptions watchOptions() {
@@ -79,7 +86,8 @@ class ReportTest {
     BenchOptions o = BenchOptions.builder(Workload.PUT).rate(1000).build();
     BenchResult r = result(o);
     BenchResult behind =
-        new BenchResult(o, r.elapsedNanos(), r.requests(), r.kinds(), new TreeMap<>(), 42, "e:1");
+        new BenchResult(
+            o, r.elapsedNanos(), r.requests(), r.kinds(), new TreeMap<>(), 42, "e:1", 0);
     String text = Report.text(behind);
     assertTrue(text.contains("open loop at 1,000 requests/s"), text);
     assertTrue(text.contains("42 requests not sent"), text);
@@ -95,6 +103,7 @@ class ReportTest {
     assertEquals(16, o.get("clients").getAsInt());
     assertEquals(1000, o.get("ops").getAsLong());
     assertEquals(500.0, o.get("opsPerSecond").getAsDouble(), 1e-9);
+    assertEquals(1_764_000_000_123L, o.get("measuredFromEpochMs").getAsLong());
     assertEquals(2, o.get("errorCount").getAsLong());
     assertEquals(1, o.getAsJsonObject("errors").get("UNAVAILABLE").getAsLong());
     JsonObject lat = o.getAsJsonObject("latencyMs");
