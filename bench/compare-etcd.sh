@@ -361,19 +361,24 @@ jq -r '["system","workload","clients","runs","ops_per_s","p50_ms","p99_ms","erro
                .memberCores,.cpuUsPerOp,.writeKbPerOp]) | @csv' \
   "$RESULTS/summary.json" >"$RESULTS/summary.csv"
 
+# jq helpers of the tables: the median row of a system at workload $w and client count $c, a
+# number rounded to 1/$d ("-" when absent), and a ratio.
+TABLE_DEFS='
+  def row($s): (map(select(.system == $s and .workload == $w and .clients == $c)) | .[0]);
+  def f($d): if . == null then "-" else (. * $d | round / $d | tostring) end;
+  def ratio($a; $b): if $a == null or $b == null or $b == 0 then "-"
+    else ($a / $b * 100 | round / 100 | tostring) + "x" end;'
+
 # One row per workload and client count, in the order run.
 {
   echo "| workload | clients | etcd ops/s | etcd p50 ms | etcd p99 ms | etcd RSS MB | Tern ops/s | Tern p50 ms | Tern p99 ms | Tern RSS MB | ops/s Tern/etcd | p99 Tern/etcd | errors etcd/Tern |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for w in "${WORKLOAD_LIST[@]}"; do
     for c in "${CLIENT_LIST[@]}"; do
-      jq -r --arg w "$w" --argjson c "$c" '
-        def row($s): (map(select(.system == $s and .workload == $w and .clients == $c)) | .[0]);
+      jq -r --arg w "$w" --argjson c "$c" "$TABLE_DEFS"'
         def commas: if length > 3 then (.[0:length-3] | commas) + "," + .[length-3:] else . end;
         def n: if . == null then "-" else (round | tostring | commas) end;
-        def ms: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
-        def ratio($a; $b): if $a == null or $b == null or $b == 0 then "-"
-          else ($a / $b * 100 | round / 100 | tostring) + "x" end;
+        def ms: f(100);
         row("etcd") as $e | row("tern") as $t
         | if $e == null and $t == null then empty else
           "| \($w) | \($c) | \($e.opsPerSecond | n) | \($e.p50 | ms) | \($e.p99 | ms) | \($e.maxRssMb // "-")"
@@ -390,11 +395,7 @@ jq -r '["system","workload","clients","runs","ops_per_s","p50_ms","p99_ms","erro
   echo "|---|---|---|---|---|---|---|---|---|"
   for w in "${WORKLOAD_LIST[@]}"; do
     for c in "${CLIENT_LIST[@]}"; do
-      jq -r --arg w "$w" --argjson c "$c" '
-        def row($s): (map(select(.system == $s and .workload == $w and .clients == $c)) | .[0]);
-        def f($d): if . == null then "-" else (. * $d | round / $d | tostring) end;
-        def ratio($a; $b): if $a == null or $b == null or $b == 0 then "-"
-          else ($a / $b * 100 | round / 100 | tostring) + "x" end;
+      jq -r --arg w "$w" --argjson c "$c" "$TABLE_DEFS"'
         row("etcd") as $e | row("tern") as $t
         | if $e == null and $t == null then empty else
           "| \($w) | \($c) | \($e.memberCores | f(100)) | \($e.cpuUsPerOp | f(1)) | \($e.writeKbPerOp | f(100))"
