@@ -311,21 +311,23 @@ awk -v systems="$SYSTEMS" -v inflight="$INFLIGHT" -v runs="$RUNS" '
     if (field("ops") == "") next
     ops[k] = ops[k] " " field("ops"); p50[k] = p50[k] " " field("p50_us"); p99[k] = p99[k] " " field("p99_us")
     cpu[k] = cpu[k] " " field("server_cpu_cores")
+    if (field("ops") + 0 > 0) us[k] = us[k] " " field("server_cpu_cores") * 1e6 / field("ops")
     cnt[k]++
   }
   END {
     ns = split(systems, S, ","); ni = split(inflight, I, ",")
     hdr = runs > 1 ? "(median of runs)" : ""
-    printf "%-7s %9s %10s %9s %9s %8s  %s\n", "system", "in-flight", "ops/s", "p50 ms", "p99 ms", "srv CPU", "notes " hdr
+    printf "%-7s %9s %10s %9s %9s %8s %9s  %s\n", "system", "in-flight", "ops/s", "p50 ms", "p99 ms", "srv CPU", "CPU us/op", "notes " hdr
     for (s = 1; s <= ns; s++) for (i = 1; i <= ni; i++) {
       k = S[s] SUBSEP I[i]
       note = err[k] != "" ? "!" err[k] : ""
       if (cnt[k] > 1) note = note " runs ops/s:" ops[k]
-      if (cnt[k] == 0) { printf "%-7s %9s %10s %9s %9s %8s  %s\n", S[s], I[i], "-", "-", "-", "-", note; continue }
-      printf "%-7s %9s %10.0f %9.2f %9.2f %8.2f  %s\n", S[s], I[i], median(ops[k]), median(p50[k]) / 1000, median(p99[k]) / 1000, median(cpu[k]), note
+      if (cnt[k] == 0) { printf "%-7s %9s %10s %9s %9s %8s %9s  %s\n", S[s], I[i], "-", "-", "-", "-", "-", note; continue }
+      printf "%-7s %9s %10.0f %9.2f %9.2f %8.2f %9.1f  %s\n", S[s], I[i], median(ops[k]), median(p50[k]) / 1000, median(p99[k]) / 1000, median(cpu[k]), median(us[k]), note
     }
   }' "$RESULTS"
 echo
 echo "Disk and load before each system (200 synced 4 KiB appends with dd; 1-minute load average):"
 awk '/^PROBE/ { printf "  %s\n", substr($0, 7) }' "$RESULTS"
 echo "srv CPU: cores used by the three members together during the level (of 2; the load JVM shares them)."
+echo "CPU us/op: those cores' CPU time per committed proposal (steadier than ops/s on a noisy machine)."
