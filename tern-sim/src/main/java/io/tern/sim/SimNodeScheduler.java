@@ -107,16 +107,6 @@ public final class SimNodeScheduler implements Scheduler {
   }
 
   @Override
-  public void loopLater(Runnable task) {
-    loop.executeLater(task);
-  }
-
-  @Override
-  public void wakeLoop() {
-    loop.wake();
-  }
-
-  @Override
   public Executor applier() {
     return applier;
   }
@@ -272,22 +262,6 @@ public final class SimNodeScheduler implements Scheduler {
       }
       queue.addLast(task);
       if (next == null) {
-        scheduleNext();
-      }
-    }
-
-    /** Queues {@code task} without scheduling a run: it waits for the next execute or wake. */
-    void executeLater(Runnable task) {
-      Objects.requireNonNull(task, "task");
-      if (!alive) {
-        droppedAfterKill++;
-        return;
-      }
-      queue.addLast(task);
-    }
-
-    void wake() {
-      if (alive && next == null && !queue.isEmpty()) {
         scheduleNext();
       }
     }

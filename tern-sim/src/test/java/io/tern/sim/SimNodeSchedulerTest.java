@@ -30,46 +30,6 @@ class SimNodeSchedulerTest {
   }
 
   @Test
-  void aLaterTaskWaitsForTheNextLoopTaskOrAWakeAndKeepsItsPlace() {
-    Simulation sim = new Simulation(1);
-    SimNodeScheduler s = new SimNodeScheduler(sim, 1);
-    List<String> order = new ArrayList<>();
-
-    s.loopLater(() -> order.add("later 1"));
-    sim.runFor(1_000_000);
-    assertThat(order).as("nothing woke the loop").isEmpty();
-
-    s.loop().execute(() -> order.add("A"));
-    sim.runFor(0);
-    assertThat(order)
-        .as("it runs before the task that woke the loop")
-        .containsExactly("later 1", "A");
-
-    s.loopLater(() -> order.add("later 2"));
-    s.wakeLoop();
-    sim.runFor(0);
-    assertThat(order).containsExactly("later 1", "A", "later 2");
-
-    s.wakeLoop(); // nothing queued: no event
-    sim.runFor(0);
-    assertThat(s.loopTasksRun()).isEqualTo(3);
-  }
-
-  @Test
-  void aTimerWakesTheLoopForALaterTask() {
-    Simulation sim = new Simulation(1);
-    SimNodeScheduler s = new SimNodeScheduler(sim, 1);
-    List<String> log = new ArrayList<>();
-    s.scheduleOnLoop(1_000, () -> log.add("tick@" + sim.now()));
-    s.loopLater(() -> log.add("later@" + sim.now()));
-
-    sim.runFor(999);
-    assertThat(log).isEmpty();
-    sim.runFor(1);
-    assertThat(log).containsExactly("later@1000", "tick@1000");
-  }
-
-  @Test
   void taskSubmittedFromALoopTaskRunsAfterTheQueuedOnes() {
     Simulation sim = new Simulation(1);
     SimNodeScheduler s = new SimNodeScheduler(sim, 1);

@@ -120,12 +120,6 @@ public final class RaftNode {
   private volatile long appliedIndex;
 
   /**
-   * The commit index the loop knows, published after each {@code Ready} for the log writer's
-   * completions (see {@link #persist}).
-   */
-  private volatile long commitKnown;
-
-  /**
    * The lease as the loop last published it for {@link #tryLeaseRead} on other threads; null when
    * this member may not serve reads from it. Written by the loop before each batch of outgoing
    * messages, so a commit index that any message (or any apply, hence any answer) reveals is never
@@ -216,7 +210,6 @@ public final class RaftNode {
       lastWrite = failOnError(store.reset(hs, reset), "log reset");
     }
     this.appliedIndex = applied;
-    this.commitKnown = hs.commit();
     this.requestIdBase = options.raft().random().nextLong();
     this.readContextBase = options.raft().random().nextLong();
   }
@@ -758,7 +751,6 @@ public final class RaftNode {
     if (!applyFirst) {
       handOffCommitted(rd.committedEntries());
     }
-    commitKnown = core.log().committed();
     // After the hand-off: a read parked at an index in this batch must queue behind the batch on
     // the applier.
     for (ReadState rs : rd.readStates()) {
@@ -797,29 +789,17 @@ public final class RaftNode {
             // not wake it. What waited for this write's durability has its own future (lastWrite).
             return;
           }
-          Runnable learn =
-              () -> {
-                if (err != null) {
-                  fail(new IllegalStateException("log store write failed", err));
-                } else if (!stopped && epoch == logEpoch) {
-                  guarded(() -> core.persisted(last.index(), last.term()));
-                  scheduleFlush();
-                }
-              };
-          if (err != null || softState.role() != Role.FOLLOWER) {
-            scheduler.loop().execute(learn);
-            return;
-          }
-          // A follower's acknowledgement has left already (messagesAfterPersist, from this
-          // thread); its loop needs the news only to apply entries once they are committed. Until
-          // the commit index reaches them, the leader's next message (it announces every commit)
-          // or a tick wakes the loop anyway, and the news runs before it: do not wake the loop for
-          // it, one wake-up fewer per write. Queue first, then read commitKnown: either the loop
-          // sees the task before it parks, or this thread sees the commit and wakes it.
-          scheduler.loopLater(learn);
-          if (commitKnown >= last.index()) {
-            scheduler.wakeLoop();
-          }
+          scheduler
+              .loop()
+              .execute(
+                  () -> {
+                    if (err != null) {
+                      fail(new IllegalStateException("log store write failed", err));
+                    } else if (!stopped && epoch == logEpoch) {
+                      guarded(() -> core.persisted(last.index(), last.term()));
+                      scheduleFlush();
+                    }
+                  });
         });
   }
 

@@ -17,16 +17,6 @@ public interface Scheduler {
    */
   Executor loop();
 
-  /**
-   * Queues {@code task} on the loop, in order with {@link #loop()}'s tasks, without waking the loop
-   * for it: it runs when the loop next runs a task (a message, a timer tick, anything submitted
-   * through {@link #loop()}) or after {@link #wakeLoop()}. Thread-safe.
-   */
-  void loopLater(Runnable task);
-
-  /** Wakes the loop if it waits with tasks queued by {@link #loopLater}. Thread-safe. */
-  void wakeLoop();
-
   /** Runs tasks one at a time in submission order on the apply thread. Thread-safe. */
   Executor applier();
 

@@ -37,25 +37,6 @@ public final class SerialThreadExecutor implements Executor, AutoCloseable {
     }
   }
 
-  /**
-   * Queues {@code task} without waking the thread for it: it runs, in submission order, once the
-   * thread runs again — because it had not parked yet, or because a later {@link #execute} or
-   * {@link #wake} woke it. For news the thread needs only before its next wake-up anyway.
-   */
-  public void executeLater(Runnable task) {
-    if (!running) {
-      throw new RejectedExecutionException(thread.getName() + " is closed");
-    }
-    queue.offer(task);
-  }
-
-  /** Wakes the thread if it parked: it then runs everything queued. */
-  public void wake() {
-    if (parked) {
-      LockSupport.unpark(thread);
-    }
-  }
-
   private void run() {
     while (running) {
       Runnable task = queue.poll();

@@ -42,16 +42,6 @@ public final class ThreadScheduler implements Scheduler, AutoCloseable {
   }
 
   @Override
-  public void loopLater(Runnable task) {
-    loop.executeLater(task);
-  }
-
-  @Override
-  public void wakeLoop() {
-    loop.wake();
-  }
-
-  @Override
   public Executor applier() {
     return applier;
   }

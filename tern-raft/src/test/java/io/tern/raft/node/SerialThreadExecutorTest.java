@@ -88,42 +88,6 @@ class SerialThreadExecutorTest {
   }
 
   @Test
-  void aLaterTaskRunsInOrderBeforeTheTaskThatWakesTheThread() throws Exception {
-    try (SerialThreadExecutor ex = new SerialThreadExecutor("later")) {
-      for (int round = 0; round < 1_000; round++) {
-        List<String> order = new ArrayList<>(); // only touched by tasks
-        CompletableFuture<List<String>> seen = new CompletableFuture<>();
-        ex.executeLater(() -> order.add("later"));
-        ex.execute(() -> order.add("woke"));
-        ex.executeLater(() -> order.add("later 2"));
-        ex.execute(() -> seen.complete(new ArrayList<>(order)));
-        assertThat(seen.get(30, TimeUnit.SECONDS)).containsExactly("later", "woke", "later 2");
-      }
-    }
-  }
-
-  @Test
-  void wakeRunsWhatWasQueuedLater() throws Exception {
-    try (SerialThreadExecutor ex = new SerialThreadExecutor("wake")) {
-      for (int round = 0; round < 1_000; round++) {
-        CountDownLatch ran = new CountDownLatch(1);
-        ex.executeLater(ran::countDown);
-        ex.wake();
-        assertThat(ran.await(30, TimeUnit.SECONDS)).as("round %d", round).isTrue();
-      }
-    }
-  }
-
-  @Test
-  void aClosedExecutorRefusesLaterTasks() {
-    SerialThreadExecutor ex = new SerialThreadExecutor("closed-later");
-    ex.close();
-    assertThatThrownBy(() -> ex.executeLater(() -> {}))
-        .isInstanceOf(RejectedExecutionException.class)
-        .hasMessageContaining("closed");
-  }
-
-  @Test
   void aClosedExecutorRefusesTasks() {
     SerialThreadExecutor ex = new SerialThreadExecutor("closed");
     ex.close();
