@@ -230,22 +230,25 @@ stop_cluster() {
 # Largest VmRSS (KiB) of any member, written to $1 after every sample; and to $2 one line per
 # sample: wall-clock milliseconds, the members' CPU time so far (clock ticks, user + system) and
 # the bytes they have had written to storage (write_bytes of /proc/<pid>/io).
+# One awk reads every member's files per sample, so the sampler costs the measured machine little.
 sample_members() {
-  local out=$1 usage=$2 max=0 kb p ticks bytes t v
+  local out=$1 usage=$2 max=0 kb p ticks bytes t files
   shift 2
   while :; do
-    ticks=0 bytes=0
-    t=$(date +%s%3N)
+    files=()
     for p in "$@"; do
-      kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
-      [[ -n $kb ]] && ((kb > max)) && max=$kb
-      v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)
-      ticks=$((ticks + ${v:-0}))
-      v=$(awk '/^write_bytes:/ {print $2}' "/proc/$p/io" 2>/dev/null || true)
-      bytes=$((bytes + ${v:-0}))
+      [[ -d /proc/$p ]] && files+=("/proc/$p/status" "/proc/$p/stat" "/proc/$p/io")
     done
-    echo "$max" >"$out.tmp" && mv "$out.tmp" "$out"
-    echo "$t $ticks $bytes" >>"$usage"
+    t=$(date +%s%3N)
+    if ((${#files[@]} > 0)) && read -r kb ticks bytes < <(awk '
+        FILENAME ~ /status$/ && /^VmRSS:/ { if ($2 > rss) rss = $2 }
+        FILENAME ~ /stat$/ { ticks += $14 + $15 }
+        FILENAME ~ /io$/ && /^write_bytes:/ { bytes += $2 }
+        END { printf "%.0f %.0f %.0f\n", rss, ticks, bytes }' "${files[@]}" 2>/dev/null); then
+      ((kb > max)) && max=$kb
+      echo "$max" >"$out.tmp" && mv "$out.tmp" "$out"
+      echo "$t $ticks $bytes" >>"$usage"
+    fi # else a member exited between the check and the read: skip this sample
     sleep 0.5
   done
 }

@@ -292,7 +292,6 @@ class DurabilityTest {
       }
       try (KvStateMachine crashed = KvStateMachine.open(image, opts)) {
         long at = crashed.appliedIndex();
-        System.out.println("crash image at " + at + " of " + log.size());
         // Past the first flush (the second waits for it), short of what the memtables still held.
         assertThat(at).as("applied index of the crash image").isBetween(100L, log.size() - 1L);
         try (KvStateMachine reference = KvStateMachine.open(dir.resolve("ref"), opts)) {
